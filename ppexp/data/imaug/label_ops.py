@@ -1,0 +1,49 @@
+"""CTCLabelEncode: text label -> padded class ids, with the reason for any rejection."""
+import numpy as np
+
+from ppexp.data.imaug.registry import TRANSFORMS
+from ppexp.utils.character import CharacterDict
+
+
+def check_label(text, charset, max_text_length):
+    """Why upstream's CTCLabelEncode would reject ``text`` (None if accepted).
+
+    Upstream rejects empty labels and labels longer than max_text_length
+    (counted before unknown characters are dropped), and labels where every
+    character is unknown.
+    """
+    if len(text) == 0:
+        return "empty label"
+    if len(text) > max_text_length:
+        return f"label longer than max_text_length={max_text_length}"
+    if not charset.encode(text):
+        return "no character of the label is in the dictionary"
+    return None
+
+
+@TRANSFORMS.register()
+class CTCLabelEncode:
+    """Encode ``data['label']`` into ``label`` (int64, zero-padded), ``length`` and ``label_ace``."""
+
+    def __init__(self, max_text_length=25, character_dict_path=None, use_space_char=False, charset=None):
+        self.max_text_len = int(max_text_length)
+        self.charset = charset or CharacterDict(character_dict_path, use_space_char)
+
+    @property
+    def character(self):
+        return self.charset.classes
+
+    def __call__(self, data):
+        text = data["label"]
+        reason = check_label(text, self.charset, self.max_text_len)
+        if reason:
+            data["_reject"] = reason
+            return None
+        ids = self.charset.encode(text)
+        data["length"] = np.array(len(ids), dtype=np.int64)
+        data["label"] = np.array(ids + [0] * (self.max_text_len - len(ids)), dtype=np.int64)
+        ace = np.zeros(len(self.charset.classes), dtype=np.int64)
+        np.add.at(ace, ids, 1)
+        ace[0] = self.max_text_len - len(ids)
+        data["label_ace"] = ace
+        return data
