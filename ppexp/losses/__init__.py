@@ -1,0 +1,12 @@
+"""Losses, registered in LOSSES, and ``build_loss``."""
+from ppexp.losses.rec_ctc_loss import CTCLoss, ctc_min_frames
+from ppexp.losses.registry import LOSSES
+from ppexp.modeling.architecture import build_part
+
+
+def build_loss(cfg):
+    """Build the loss from the ``Loss`` config section (``{'name': ..., **options}``)."""
+    return build_part(LOSSES, "Loss", cfg)
+
+
+__all__ = ["LOSSES", "CTCLoss", "build_loss", "ctc_min_frames"]

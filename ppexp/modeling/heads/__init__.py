@@ -1,0 +1,4 @@
+"""Heads; importing this package registers them in HEADS."""
+from ppexp.modeling.heads.rec_ctc_head import CTCHead
+
+__all__ = ["CTCHead"]

@@ -1,0 +1,133 @@
+"""BaseModel (transform -> backbone -> neck -> head) and ``build_model``.
+
+Sub-layer names are upstream's (``backbone``, ``neck``, ``head``), so state_dict keys
+and checkpoints are interchangeable with PaddleOCR.
+"""
+import copy
+import difflib
+import inspect
+
+from paddle import nn
+
+# Importing the part packages registers their classes.
+from ppexp.modeling import backbones, heads, necks  # noqa: F401
+from ppexp.modeling.registry import BACKBONES, HEADS, NECKS, TRANSFORMS
+
+
+def _accepted_kwargs(cls):
+    """Names accepted by ``cls.__init__``, or None when it takes ``**kwargs``."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.name != "self"]
+
+
+def build_part(registry, section, cfg):
+    """Build config section ``section`` (e.g. "Architecture.Backbone") with ``registry``.
+
+    Unknown names list the known ones; unknown options name the key, a close match
+    and the accepted options (nothing is dropped silently).
+    """
+    if not isinstance(cfg, dict) or "name" not in cfg:
+        raise ValueError(f"{section} needs a 'name' key, got {cfg!r}")
+    try:
+        cls = registry.get(cfg["name"])
+    except KeyError as err:
+        raise KeyError(f"{section}.name: {err.args[0]}") from None
+    accepted = _accepted_kwargs(cls)
+    if accepted is not None:
+        for key in cfg:
+            if key != "name" and key not in accepted:
+                close = difflib.get_close_matches(key, accepted, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"{section}: {cfg['name']} has no option '{key}'.{hint} "
+                                 f"Accepted: {', '.join(accepted)}")
+    return registry.build(cfg)
+
+
+def _set_in_channels(section, cfg, in_channels):
+    """Inject the previous part's width; a different explicit value is a config error."""
+    given = cfg.get("in_channels")
+    if given is not None and given != in_channels:
+        raise ValueError(f"Architecture.{section}.in_channels is {given} but the part before it "
+                         f"outputs {in_channels} channels; remove the key")
+    cfg["in_channels"] = in_channels
+
+
+def _check_head(cfg):
+    if isinstance(cfg, dict) and cfg.get("out_channels") is None:
+        raise ValueError(
+            "Architecture.Head.out_channels is missing: the caller must set it to the number of "
+            "classes (dictionary size + 1 for the CTC blank, +1 with use_space_char) "
+            "before build_model")
+
+
+class BaseModel(nn.Layer):
+    """Recognition model built from an Architecture config section (a dict)."""
+
+    def __init__(self, config):
+        super().__init__()
+        config = copy.deepcopy(config)
+        self.model_type = config.get("model_type", "rec")
+        in_channels = self._image_channels(config)
+        self.use_transform = config.get("Transform") is not None
+        if self.use_transform:
+            if not TRANSFORMS.names():
+                raise ValueError("Architecture.Transform: ppexp implements no transform modules "
+                                 "(TPS/STN); set 'Transform:' to null")
+            config["Transform"]["in_channels"] = in_channels
+            self.transform = build_part(TRANSFORMS, "Architecture.Transform", config["Transform"])
+            in_channels = self.transform.out_channels
+        self.use_backbone = config.get("Backbone") is not None
+        if self.use_backbone:
+            config["Backbone"]["in_channels"] = in_channels
+            self.backbone = build_part(BACKBONES, "Architecture.Backbone", config["Backbone"])
+            in_channels = self.backbone.out_channels
+        self.use_neck = config.get("Neck") is not None
+        if self.use_neck:
+            _set_in_channels("Neck", config["Neck"], in_channels)
+            self.neck = build_part(NECKS, "Architecture.Neck", config["Neck"])
+            in_channels = self.neck.out_channels
+        self.use_head = config.get("Head") is not None
+        if self.use_head:
+            _check_head(config["Head"])
+            _set_in_channels("Head", config["Head"], in_channels)
+            self.head = build_part(HEADS, "Architecture.Head", config["Head"])
+        self.return_all_feats = config.get("return_all_feats", False)
+
+    @staticmethod
+    def _image_channels(config):
+        """Input channels: Architecture.in_channels or Backbone.in_channels (default 3)."""
+        outer = config.get("in_channels")
+        inner = (config.get("Backbone") or {}).get("in_channels")
+        if outer is not None and inner is not None and outer != inner:
+            raise ValueError(f"Architecture.in_channels ({outer}) and Architecture.Backbone."
+                             f"in_channels ({inner}) disagree; keep one")
+        return outer if outer is not None else (inner if inner is not None else 3)
+
+    def forward(self, x, data=None):
+        feats = {}
+        if self.use_transform:
+            x = self.transform(x)
+        if self.use_backbone:
+            x = self.backbone(x)
+        feats["backbone_out"] = x
+        if self.use_neck:
+            x = self.neck(x)
+        feats["neck_out"] = x
+        if self.use_head:
+            x = self.head(x, targets=data)
+        feats["head_out"] = x
+        if not self.return_all_feats:
+            return x
+        return feats if self.training else {"head_out": x}
+
+
+def build_model(arch_cfg):
+    """Build a ``BaseModel`` from the Architecture section (``Head.out_channels`` already set).
+
+    The caller's dict is not modified.
+    """
+    if not isinstance(arch_cfg, dict):
+        raise ValueError(f"Architecture must be a mapping, got {type(arch_cfg).__name__}")
+    return BaseModel(arch_cfg)

@@ -1,0 +1,119 @@
+"""ResNet-vd backbone for text recognition (PaddleOCR ``ResNet`` in rec_resnet_vd).
+
+Stem of three 3x3 convs, a 3x3/2 max pool, four stages whose first block (after
+stage 0) downsamples height only, and a final 2x2 max pool: 32x100 -> 1x25.
+Blocks are registered as ``bb_<stage>_<index>`` like upstream.
+"""
+import paddle.nn.functional as F
+from paddle import nn
+
+from ppexp.modeling.registry import BACKBONES
+
+DEPTHS = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3],
+          101: [3, 4, 23, 3], 152: [3, 8, 36, 3], 200: [3, 12, 48, 3]}
+NUM_FILTERS = [64, 128, 256, 512]
+
+
+class ConvBNLayer(nn.Layer):
+    """Conv (no bias) + BN + optional ReLU; names ``_conv`` / ``_batch_norm``.
+
+    In vd mode the stride is done by an average pool (kernel = stride, ceil mode)
+    before a stride-1 conv, the "ResNet-D" shortcut trick.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, groups=1,
+                 is_vd_mode=False, act=None):
+        super().__init__()
+        self.is_vd_mode = is_vd_mode
+        self.act = act
+        if is_vd_mode:
+            self._pool2d_avg = nn.AvgPool2D(kernel_size=stride, stride=stride, padding=0,
+                                            ceil_mode=True)
+        self._conv = nn.Conv2D(in_channels, out_channels, kernel_size,
+                               stride=1 if is_vd_mode else stride,
+                               padding=(kernel_size - 1) // 2, groups=groups, bias_attr=False)
+        self._batch_norm = nn.BatchNorm2D(out_channels)
+
+    def forward(self, x):
+        if self.is_vd_mode:
+            x = self._pool2d_avg(x)
+        x = self._batch_norm(self._conv(x))
+        return F.relu(x) if self.act == "relu" else x
+
+
+def _shortcut(in_channels, out_channels, stride, if_first):
+    """1x1 projection; avg-pool + conv (vd) when it downsamples, except in the first block."""
+    return ConvBNLayer(in_channels, out_channels, 1, stride=stride,
+                       is_vd_mode=not if_first and stride[0] != 1)
+
+
+class BasicBlock(nn.Layer):
+    """Two 3x3 convs (ResNet-18/34)."""
+
+    expansion = 1
+
+    def __init__(self, in_channels, out_channels, stride, shortcut, if_first):
+        super().__init__()
+        self.conv0 = ConvBNLayer(in_channels, out_channels, 3, stride=stride, act="relu")
+        self.conv1 = ConvBNLayer(out_channels, out_channels, 3)
+        self.shortcut = shortcut
+        if not shortcut:
+            self.short = _shortcut(in_channels, out_channels, stride, if_first)
+
+    def forward(self, inputs):
+        y = self.conv1(self.conv0(inputs))
+        short = inputs if self.shortcut else self.short(inputs)
+        return F.relu(short + y)
+
+
+class BottleneckBlock(nn.Layer):
+    """1x1 reduce, 3x3, 1x1 expand (x4) (ResNet-50 and deeper)."""
+
+    expansion = 4
+
+    def __init__(self, in_channels, out_channels, stride, shortcut, if_first):
+        super().__init__()
+        self.conv0 = ConvBNLayer(in_channels, out_channels, 1, act="relu")
+        self.conv1 = ConvBNLayer(out_channels, out_channels, 3, stride=stride, act="relu")
+        self.conv2 = ConvBNLayer(out_channels, out_channels * 4, 1)
+        self.shortcut = shortcut
+        if not shortcut:
+            self.short = _shortcut(in_channels, out_channels * 4, stride, if_first)
+
+    def forward(self, inputs):
+        y = self.conv2(self.conv1(self.conv0(inputs)))
+        short = inputs if self.shortcut else self.short(inputs)
+        return F.relu(short + y)
+
+
+@BACKBONES.register()
+class ResNet(nn.Layer):
+    """Rec ResNet-vd with ``layers`` in 18/34/50/101/152/200."""
+
+    def __init__(self, in_channels=3, layers=50):
+        super().__init__()
+        if layers not in DEPTHS:
+            raise ValueError(f"ResNet: layers must be one of {sorted(DEPTHS)}, got {layers!r}")
+        self.layers = layers
+        self.conv1_1 = ConvBNLayer(in_channels, 32, 3, act="relu")
+        self.conv1_2 = ConvBNLayer(32, 32, 3, act="relu")
+        self.conv1_3 = ConvBNLayer(32, 64, 3, act="relu")
+        self.pool2d_max = nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
+        block_cls = BottleneckBlock if layers >= 50 else BasicBlock
+        self.block_list = []
+        channels = 64
+        for stage, depth in enumerate(DEPTHS[layers]):
+            for i in range(depth):
+                stride = (2, 1) if i == 0 and stage != 0 else (1, 1)
+                block = block_cls(channels, NUM_FILTERS[stage], stride,
+                                  shortcut=i != 0, if_first=stage == i == 0)
+                self.block_list.append(self.add_sublayer(f"bb_{stage}_{i}", block))
+                channels = NUM_FILTERS[stage] * block_cls.expansion
+        self.out_channels = channels
+        self.out_pool = nn.MaxPool2D(kernel_size=2, stride=2, padding=0)
+
+    def forward(self, x):
+        x = self.pool2d_max(self.conv1_3(self.conv1_2(self.conv1_1(x))))
+        for block in self.block_list:
+            x = block(x)
+        return self.out_pool(x)

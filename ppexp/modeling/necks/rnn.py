@@ -1,0 +1,72 @@
+"""SequenceEncoder neck: feature map [B, C, 1, W] -> sequence [B, W, C'] (PaddleOCR necks/rnn)."""
+from paddle import nn
+
+from ppexp.modeling.param_attrs import uniform_decay_attrs
+from ppexp.modeling.registry import NECKS
+
+
+class Im2Seq(nn.Layer):
+    """[B, C, 1, W] -> [B, W, C]; the height must already be 1."""
+
+    def __init__(self, in_channels):
+        super().__init__()
+        self.out_channels = in_channels
+
+    def forward(self, x):
+        if x.shape[2] not in (1, -1):  # -1: unknown at to_static time
+            raise ValueError(
+                f"Im2Seq needs feature height 1, got shape {list(x.shape)}; "
+                "check the input image height (32 for these backbones) and backbone strides")
+        return x.squeeze(axis=2).transpose([0, 2, 1])
+
+
+class EncoderWithRNN(nn.Layer):
+    """Two-layer bidirectional LSTM; ``out_channels`` = 2 * hidden_size."""
+
+    def __init__(self, in_channels, hidden_size):
+        super().__init__()
+        self.out_channels = hidden_size * 2
+        self.lstm = nn.LSTM(in_channels, hidden_size, direction="bidirectional", num_layers=2)
+
+    def forward(self, x):
+        return self.lstm(x)[0]
+
+
+class EncoderWithFC(nn.Layer):
+    """One linear layer (L2 decay 1e-5 as upstream); ``out_channels`` = hidden_size."""
+
+    def __init__(self, in_channels, hidden_size):
+        super().__init__()
+        self.out_channels = hidden_size
+        weight_attr, bias_attr = uniform_decay_attrs(0.00001, in_channels)
+        self.fc = nn.Linear(in_channels, hidden_size, weight_attr=weight_attr, bias_attr=bias_attr)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+ENCODERS = {"fc": EncoderWithFC, "rnn": EncoderWithRNN}
+
+
+@NECKS.register()
+class SequenceEncoder(nn.Layer):
+    """Im2Seq followed by an optional encoder: ``encoder_type`` reshape | fc | rnn."""
+
+    def __init__(self, in_channels, encoder_type, hidden_size=48):
+        super().__init__()
+        self.encoder_reshape = Im2Seq(in_channels)
+        self.encoder_type = encoder_type
+        self.only_reshape = encoder_type == "reshape"
+        if self.only_reshape:
+            self.out_channels = in_channels
+            return
+        if encoder_type not in ENCODERS:
+            known = ", ".join(["reshape", *sorted(ENCODERS)])
+            raise ValueError(
+                f"SequenceEncoder: unknown encoder_type '{encoder_type}'; known: {known}")
+        self.encoder = ENCODERS[encoder_type](in_channels, hidden_size)
+        self.out_channels = self.encoder.out_channels
+
+    def forward(self, x):
+        x = self.encoder_reshape(x)
+        return x if self.only_reshape else self.encoder(x)
