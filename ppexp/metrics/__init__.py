@@ -1,0 +1,10 @@
+"""Metrics. Registry METRICS."""
+from ppexp.utils.registry import Registry
+
+METRICS = Registry("metric")
+
+from ppexp.metrics.rec_metric import RecMetric  # noqa: E402,F401
+
+
+def build_metric(config):
+    return METRICS.build(config)

@@ -1,0 +1,74 @@
+"""LMDBDataSet: upstream's layout (num-samples, image-%09d, label-%09d, 1-based) in leaf dirs."""
+import os
+
+import lmdb
+
+from ppexp.data.datasets import DATASETS
+from ppexp.data.datasets.base import DatasetError, RecDatasetBase
+
+
+def find_lmdb_dirs(root):
+    """Every directory under ``root`` holding a data.mdb (upstream walks leaf dirs)."""
+    if not os.path.isdir(root):
+        raise DatasetError(f"LMDB data_dir '{root}' does not exist")
+    found = sorted(d for d, _, files in os.walk(root, followlinks=True) if "data.mdb" in files)
+    if not found:
+        raise DatasetError(f"no LMDB database (data.mdb) under '{root}'; build one with `ppexp lmdb`")
+    return found
+
+
+@DATASETS.register()
+class LMDBDataSet(RecDatasetBase):
+    """Samples from one or more LMDB databases under ``data_dir``."""
+
+    def __init__(self, config, mode, global_config, seed=None):
+        super().__init__(config, mode, global_config, seed)
+        self.dirs = find_lmdb_dirs(self.dataset_config.get("data_dir") or "")
+        self.index = []  # (db number, 1-based key index)
+        for db_no, path in enumerate(self.dirs):
+            with lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False) as env:
+                with env.begin() as txn:
+                    raw = txn.get(b"num-samples")
+            if raw is None:
+                raise DatasetError(f"{path}: no 'num-samples' key; not a PaddleOCR LMDB")
+            self.index.extend((db_no, i) for i in range(1, int(raw) + 1))
+        ratio = float(self.dataset_config.get("ratio_list", [1.0])[0]
+                      if isinstance(self.dataset_config.get("ratio_list"), list)
+                      else self.dataset_config.get("ratio_list", 1.0))
+        if ratio < 1.0:
+            self.index = self.index[: int(round(len(self.index) * ratio))]
+        self._envs = {}
+
+    def _txn(self, db_no):
+        # opened lazily per process (LMDB handles must not cross fork)
+        key = (os.getpid(), db_no)
+        if key not in self._envs:
+            env = lmdb.open(self.dirs[db_no], readonly=True, lock=False, readahead=False, meminit=False)
+            self._envs[key] = env
+        return self._envs[key].begin()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_envs"] = {}
+        return state
+
+    def __len__(self):
+        return len(self.index)
+
+    def describe(self, idx):
+        db_no, i = self.index[idx]
+        return f"{self.dirs[db_no]}#{i}"
+
+    def load(self, idx):
+        db_no, i = self.index[idx]
+        with self._txn(db_no) as txn:
+            label = txn.get(b"label-%09d" % i)
+            image = txn.get(b"image-%09d" % i)
+        if label is None:
+            return {"_reject": "malformed line"}
+        data = {"label": label.decode("utf-8"), "img_path": self.describe(idx)}
+        if image is None:
+            data["_reject"] = "missing image"
+        else:
+            data["image"] = image
+        return data

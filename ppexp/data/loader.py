@@ -1,0 +1,59 @@
+"""build_dataloader: dataset + (distributed) batch sampler + paddle DataLoader."""
+import logging
+import os
+
+import numpy as np
+import paddle
+from paddle.io import BatchSampler, DataLoader, DistributedBatchSampler
+
+from ppexp.data.datasets import DATASETS
+
+logger = logging.getLogger("ppexp")
+
+
+def _collate(batch):
+    """Stack each field of KeepKeys' lists into one numpy array."""
+    return [np.stack([np.asarray(sample[i]) for sample in batch]) for i in range(len(batch[0]))]
+
+
+def build_dataset(config, mode, seed=None, charset=None):
+    """The ``mode`` dataset; ``charset`` (the run's CharacterDict) is shared with its label encoder."""
+    section = config.get(mode)
+    if not section or "dataset" not in section:
+        raise ValueError(f"config has no {mode}.dataset section")
+    global_config = dict(config.get("Global") or {})
+    if charset is not None:
+        global_config["charset"] = charset
+    cls = DATASETS.get(section["dataset"].get("name", "SimpleDataSet"))
+    return cls(config, mode, global_config, seed=seed)
+
+
+def effective_workers(requested):
+    """Cap num_workers at the machine's cores (upstream configs ask for 4-8)."""
+    cores = os.cpu_count() or 1
+    n = max(0, int(requested or 0))
+    return min(n, cores)
+
+
+def build_dataloader(config, mode, seed=None, dataset=None, charset=None):
+    """DataLoader for ``mode`` ('Train' or 'Eval'); returns (loader, dataset)."""
+    dataset = dataset or build_dataset(config, mode, seed, charset)
+    loader_cfg = config[mode].get("loader") or {}
+    batch_size = int(loader_cfg.get("batch_size_per_card", 1))
+    drop_last = bool(loader_cfg.get("drop_last", mode == "Train"))
+    shuffle = bool(loader_cfg.get("shuffle", mode == "Train"))
+    if paddle.distributed.get_world_size() > 1:
+        sampler = DistributedBatchSampler(dataset, batch_size, shuffle=shuffle, drop_last=drop_last)
+    else:
+        sampler = BatchSampler(dataset, shuffle=shuffle, batch_size=batch_size, drop_last=drop_last)
+    if len(sampler) == 0:
+        raise ValueError(
+            f"{mode}: {len(dataset)} samples with batch_size_per_card={batch_size} and drop_last={drop_last} "
+            f"give no batch; lower {mode}.loader.batch_size_per_card or set drop_last: False")
+    workers = effective_workers(loader_cfg.get("num_workers", 0))
+    loader = DataLoader(
+        dataset, batch_sampler=sampler, num_workers=workers, return_list=True,
+        use_shared_memory=bool(loader_cfg.get("use_shared_memory", True)) and workers > 0,
+        collate_fn=_collate, persistent_workers=workers > 0,
+    )
+    return loader, dataset

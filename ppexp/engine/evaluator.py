@@ -1,0 +1,42 @@
+"""Evaluation: metrics, eval loss (upstream has none) and fps over a loader."""
+import time
+
+import numpy as np
+import paddle
+
+
+def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None):
+    """Run the model in eval mode over ``loader``; returns metric dict + loss + fps."""
+    model.eval()
+    total_time, total_frames, losses = 0.0, 0, []
+    with paddle.no_grad():
+        for batch in loader:
+            images = batch[0] if isinstance(batch[0], paddle.Tensor) else paddle.to_tensor(batch[0])
+            start = time.time()
+            preds = model(images)
+            total_time += time.time() - start
+            total_frames += images.shape[0]
+            if loss_fn is not None:
+                losses.append(_eval_loss(loss_fn, preds, batch))
+            labels = batch[1].numpy() if hasattr(batch[1], "numpy") else batch[1]
+            metric(post_process(preds, labels), batch)
+            if progress is not None:
+                progress.update(1)
+    model.train()
+    result = metric.get_metric()
+    if losses:
+        finite = [x for x in losses if np.isfinite(x)]
+        result["loss"] = float(np.mean(finite)) if finite else float("nan")
+    result["fps"] = total_frames / total_time if total_time > 0 else 0.0
+    return result
+
+
+def _eval_loss(loss_fn, preds, batch):
+    """The training loss on eval batches: CTC on log-probabilities of the softmaxed output.
+
+    In eval mode CTCHead returns softmax; CTC loss applies its own log-softmax,
+    so feeding log(softmax) gives exactly the training-mode loss.
+    """
+    logits = paddle.log(paddle.clip(preds, min=1e-12))
+    tensors = [b if isinstance(b, paddle.Tensor) else paddle.to_tensor(b) for b in batch]
+    return float(loss_fn(logits, tensors)["loss"])

@@ -1,0 +1,32 @@
+"""Process-level setup before training: distributed init, seeds, warning filters."""
+import os
+import random
+import warnings
+
+import numpy as np
+
+
+def prepare_runtime(seed=None):
+    """Initialise the parallel environment when launched with several ranks; seed RNGs."""
+    import paddle
+
+    warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance")
+    if int(os.environ.get("PADDLE_TRAINERS_NUM", "1")) > 1 and not paddle.distributed.is_initialized():
+        paddle.distributed.init_parallel_env()
+    if seed is not None:
+        set_seed(seed)
+
+
+def set_seed(seed):
+    import paddle
+
+    rank = 0
+    try:
+        import paddle.distributed as dist
+
+        rank = dist.get_rank()
+    except Exception:
+        pass
+    paddle.seed(seed + rank)
+    np.random.seed(seed + rank)
+    random.seed(seed + rank)

@@ -1,0 +1,273 @@
+"""The training loop, read top to bottom: setup -> epochs -> steps -> eval -> save.
+
+Semantics follow upstream PaddleOCR's tools/program.py (epoch_num,
+print_batch_step, log_smooth_window, eval_batch_step, cal_metric_during_train,
+save_epoch_step, best by main_indicator, checkpoint prefixes), plus: exact
+resume (global_step and best metric too), eval loss, dropped-sample
+accounting, a warning when evaluation would never run, NaN guard, early
+stopping and gradient accumulation.
+"""
+import datetime
+import logging
+import os
+import time
+
+import numpy as np
+import paddle
+
+from ppexp.config import dump_config
+from ppexp.data.loader import build_dataloader
+from ppexp.engine.builder import build_components
+from ppexp.engine.checkpoint import load_checkpoint, load_params_into, save_checkpoint
+from ppexp.engine.controls import AmpControl, EarlyStopping, NonFiniteLoss, eval_schedule
+from ppexp.engine.evaluator import evaluate
+from ppexp.engine.loggers import VisualDLLogger
+from ppexp.engine.stats import TrainingStats
+from ppexp.optimizer import build_optimizer
+
+logger = logging.getLogger("ppexp")
+
+
+class Trainer:
+    """Owns the model, optimizer, loaders and run state of one training run."""
+
+    def __init__(self, config):
+        self.config = config
+        self.g = config["Global"]
+        self.rank = paddle.distributed.get_rank()
+        self.world_size = paddle.distributed.get_world_size()
+        self.save_dir = self.g.get("save_model_dir") or "./output/rec/"
+        self.parts = build_components(config)
+        self.model = self.parts.model
+        seed = self.g.get("seed", 1024)
+        self.train_loader, self.train_set = build_dataloader(config, "Train", seed, charset=self.parts.charset)
+        self.eval_loader = None
+        if config.get("Eval"):
+            self.eval_loader, self.eval_set = build_dataloader(config, "Eval", seed, charset=self.parts.charset)
+        self.epochs = int(self.g.get("epoch_num", 1))
+        self.steps_per_epoch = len(self.train_loader)
+        self.accumulate = max(1, int(self.g.get("accumulate_steps", 1) or 1))
+        opt_steps = max(1, self.steps_per_epoch // self.accumulate)
+        self.optimizer, self.lr_scheduler = build_optimizer(config["Optimizer"], self.epochs, opt_steps, self.model)
+        self.amp = AmpControl(self.g, self.model, self.optimizer)
+        self.main_indicator = self.parts.metric.main_indicator
+        self.state = {"epoch": 0, "global_step": 0, "best_model_dict": {self.main_indicator: 0}}
+        self.early_stop = EarlyStopping(self.g.get("early_stopping"), self.main_indicator)
+        self.vdl = VisualDLLogger(os.path.join(self.save_dir, "vdl"), bool(self.g.get("use_visualdl", True)) and self.rank == 0)
+        if self.world_size > 1:
+            self.train_model = paddle.DataParallel(self.model)
+        else:
+            self.train_model = self.model
+
+    # ------------------------------------------------------------------ setup
+    def restore(self):
+        """Global.checkpoints resumes everything; Global.pretrained_model loads weights only."""
+        ckpt, pretrained = self.g.get("checkpoints"), self.g.get("pretrained_model")
+        if ckpt:
+            states = load_checkpoint(ckpt, self.model, self.optimizer)
+            self.state["epoch"] = int(states.get("epoch", 0))
+            self.state["global_step"] = int(states.get("global_step", 0))
+            self.state["best_model_dict"] = dict(states.get("best_model_dict") or self.state["best_model_dict"])
+            self.early_stop.load(states.get("early_stopping"))
+            self.amp.load(states.get("amp"))
+            logger.info("resume from %s: epoch %d, global_step %d, best %s", ckpt, self.state["epoch"],
+                        self.state["global_step"], self.state["best_model_dict"])
+        elif pretrained:
+            path = pretrained if pretrained.endswith(".pdparams") else pretrained + ".pdparams"
+            notes = load_params_into(self.model, path)
+            logger.info("loaded pretrained weights from %s (%d warnings)", path, len(notes))
+
+    def announce(self):
+        """Log the plan, and warn when evaluation can never run."""
+        total = self.epochs * self.steps_per_epoch
+        start, interval = eval_schedule(self.g.get("eval_batch_step", [0, 2000]))
+        logger.info("train: %d samples, %d steps/epoch, %d epochs, %d steps in total; world size %d",
+                    len(self.train_set), self.steps_per_epoch, self.epochs, total, self.world_size)
+        if self.eval_loader is not None:
+            first = start + interval if start > 0 else interval
+            logger.info("During the training process, after the %dth iteration, an evaluation is run every %d "
+                        "iterations", start, interval)
+            if first > total:
+                logger.warning("evaluation will NEVER run: Global.eval_batch_step=%s but training has only %d "
+                               "steps (%d epochs x %d). Lower eval_batch_step, e.g. -o Global.eval_batch_step=[0,%d]",
+                               self.g.get("eval_batch_step"), total, self.epochs, self.steps_per_epoch,
+                               max(1, self.steps_per_epoch))
+        self.amp.announce()
+
+    # ------------------------------------------------------------------ loop
+    def fit(self):
+        """Train for the configured epochs; returns the best metrics dict."""
+        self.restore()
+        self.announce()
+        stats = TrainingStats(self.g.get("log_smooth_window", 20))
+        start_epoch = self.state["epoch"] + 1
+        self._interrupted = False
+        with _SignalGuard(self):
+            for epoch in range(start_epoch, self.epochs + 1):
+                self.state["epoch_in_progress"] = epoch
+                stop = self.train_epoch(epoch, stats)
+                self.state["epoch"] = epoch
+                self.end_epoch(epoch)
+                if stop or self._interrupted:
+                    break
+        best = self.state["best_model_dict"]
+        logger.info("best metric, %s", _fmt_metrics(best))
+        self.vdl.close()
+        return best
+
+    def train_epoch(self, epoch, stats):
+        """One pass over the training loader. Returns True to stop training."""
+        self.model.train()
+        reader_start, reader_cost, batch_cost, samples = time.time(), 0.0, 0.0, 0
+        for idx, batch in enumerate(self.train_loader):
+            reader_cost += time.time() - reader_start
+            step_start = time.time()
+            self.train_step(batch, idx, stats, epoch)
+            batch_cost += time.time() - step_start
+            samples += batch[0].shape[0]
+            self.state["global_step"] += 1
+            step = self.state["global_step"]
+            if step % int(self.g.get("print_batch_step", 10)) == 0 or idx == self.steps_per_epoch - 1:
+                self.log_train(epoch, stats, reader_cost, batch_cost, samples, idx)
+                reader_cost, batch_cost, samples = 0.0, 0.0, 0
+            if self.should_eval(step) and self.run_eval(epoch):
+                return True
+            if self._interrupted:
+                return True
+            reader_start = time.time()
+        return False
+
+    def train_step(self, batch, idx, stats, epoch):
+        """Forward, loss, backward; optimizer step every ``accumulate_steps`` batches."""
+        images = batch[0]
+        with self.amp.autocast():
+            preds = self.train_model(images)
+            loss = self.parts.loss(preds, batch)["loss"]
+        value = float(loss)
+        if not np.isfinite(value):
+            raise NonFiniteLoss(f"loss is {value} at epoch {epoch}, global_step {self.state['global_step'] + 1}, "
+                                f"batch {idx} (lr {self.optimizer.get_lr():.3g}). Lower the learning rate, "
+                                "check the labels with `ppexp check-labels`, or enable gradient clipping.")
+        self.amp.backward(loss / self.accumulate if self.accumulate > 1 else loss)
+        if (idx + 1) % self.accumulate == 0 or idx == self.steps_per_epoch - 1:
+            self.amp.step()
+            self.optimizer.clear_grad()
+            self.lr_scheduler.step()
+        record = {"loss": value, "lr": self.optimizer.get_lr()}
+        if self.g.get("cal_metric_during_train", False):
+            labels = batch[1].numpy()
+            record.update(self.parts.metric(self.parts.post_process(preds.detach(), labels), batch))
+            self.parts.metric.reset()
+        stats.update(record)
+
+    # ------------------------------------------------------------------ logging
+    def log_train(self, epoch, stats, reader_cost, batch_cost, samples, idx):
+        steps = max(1, (idx % int(self.g.get("print_batch_step", 10))) + 1)
+        total_steps = self.epochs * self.steps_per_epoch
+        done = self.state["global_step"]
+        eta = datetime.timedelta(seconds=int(batch_cost / steps * (total_steps - done))) if steps else 0
+        ips = samples / batch_cost if batch_cost > 0 else 0.0
+        logger.info("epoch: [%d/%d], global_step: %d, %s, avg_reader_cost: %.5f s, avg_batch_cost: %.5f s, "
+                    "avg_samples: %.1f, ips: %.5f samples/s, eta: %s", epoch, self.epochs, done, stats.log(),
+                    reader_cost / steps, (reader_cost + batch_cost) / steps, samples / steps,
+                    samples / max(1e-9, reader_cost + batch_cost), eta)
+        scalars = dict(stats.get(), samples_per_sec=ips, epoch=epoch)
+        self.vdl.scalars("TRAIN", scalars, done)
+
+    # ------------------------------------------------------------------ eval
+    def should_eval(self, step):
+        if self.eval_loader is None or self.rank != 0:
+            return False
+        start, interval = eval_schedule(self.g.get("eval_batch_step", [0, 2000]))
+        return step > start and (step - start) % interval == 0
+
+    def run_eval(self, epoch):
+        """Evaluate, update best (saving best_accuracy), early stopping. True = stop."""
+        result = evaluate(self.model, self.eval_loader, self.parts.post_process, self.parts.metric, self.parts.loss)
+        step = self.state["global_step"]
+        best = self.state["best_model_dict"]
+        if result[self.main_indicator] >= best.get(self.main_indicator, 0):
+            best.clear()
+            best.update(result, best_epoch=epoch, best_step=step)
+            self.save("best_accuracy", epoch)
+        logger.info("cur metric, %s", _fmt_metrics(result))
+        logger.info("best metric, %s", _fmt_metrics(best))
+        self.vdl.scalars("EVAL", dict(result, best_acc=best.get(self.main_indicator, 0)), step)
+        self.vdl.flush()
+        if self.early_stop.update(result, step):
+            logger.info("early stopping: %s did not improve by more than %s for %d evaluations; stopping",
+                        self.early_stop.monitor, self.early_stop.min_delta, self.early_stop.patience)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ saving
+    def end_epoch(self, epoch):
+        drops = self.train_set.drops.snapshot_and_reset()
+        total = sum(drops.values())
+        if total:
+            logger.warning("dropped samples this epoch: %d (%s); they were replaced by other samples. "
+                           "Run `ppexp check-labels`.", total, ", ".join(f"{k}: {v}" for k, v in drops.items()))
+        self.vdl.scalars("TRAIN", {"dropped_samples": total}, self.state["global_step"])
+        self.save("latest", epoch)
+        save_step = int(self.g.get("save_epoch_step", 1) or 1)
+        if epoch % save_step == 0:
+            self.save(f"iter_epoch_{epoch}", epoch)
+
+    def save(self, prefix, epoch):
+        if self.rank != 0:
+            return
+        states = {
+            "best_model_dict": dict(self.state["best_model_dict"]),
+            "epoch": epoch,
+            "global_step": self.state["global_step"],
+            "early_stopping": self.early_stop.state(),
+            "amp": self.amp.state(),
+        }
+        save_checkpoint(self.save_dir, prefix, self.model, self.optimizer, states)
+        if prefix == "best_accuracy":
+            save_checkpoint(os.path.join(self.save_dir, "best_model"), "model", self.model, self.optimizer, states)
+        logger.info("save model in %s", os.path.join(self.save_dir, prefix))
+
+
+def _fmt_metrics(metrics):
+    return ", ".join(f"{k}: {v}" for k, v in metrics.items())
+
+
+class _SignalGuard:
+    """SIGINT/SIGTERM finish the current step, save ``latest`` and stop cleanly."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.previous = {}
+
+    def __enter__(self):
+        import signal
+
+        def handler(signum, frame):
+            if self.trainer._interrupted:
+                raise KeyboardInterrupt
+            logger.warning("signal %d received: saving 'latest' after this step and stopping", signum)
+            self.trainer._interrupted = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, prev in self.previous.items():
+            signal.signal(sig, prev)
+        return False
+
+
+def train(config, config_path=None):
+    """Entry point used by tools/train.py and ``ppexp train``."""
+    save_dir = config["Global"].get("save_model_dir") or "./output/rec/"
+    if paddle.distributed.get_rank() == 0:
+        dump_config(config, os.path.join(save_dir, "config.yml"))
+    trainer = Trainer(config)
+    return trainer.fit()
