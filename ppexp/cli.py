@@ -9,6 +9,10 @@ import sys
 
 COMMANDS = [
     "ppexp.commands.train",
+    "ppexp.commands.evaluate",
+    "ppexp.commands.export",
+    "ppexp.commands.predict",
+    "ppexp.commands.synth_plates",
 ]
 
 

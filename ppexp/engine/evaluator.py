@@ -5,10 +5,11 @@ import numpy as np
 import paddle
 
 
-def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None):
-    """Run the model in eval mode over ``loader``; returns metric dict + loss + fps."""
+def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, examples=0):
+    """Run the model in eval mode over ``loader``; returns metric dict + loss + fps
+    (+ ``examples``: the first N (prediction, label) pairs when asked)."""
     model.eval()
-    total_time, total_frames, losses = 0.0, 0, []
+    total_time, total_frames, losses, shown = 0.0, 0, [], []
     with paddle.no_grad():
         for batch in loader:
             images = batch[0] if isinstance(batch[0], paddle.Tensor) else paddle.to_tensor(batch[0])
@@ -19,7 +20,10 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None):
             if loss_fn is not None:
                 losses.append(_eval_loss(loss_fn, preds, batch))
             labels = batch[1].numpy() if hasattr(batch[1], "numpy") else batch[1]
-            metric(post_process(preds, labels), batch)
+            decoded = post_process(preds, labels)
+            metric(decoded, batch)
+            if len(shown) < examples:
+                shown.extend((p[0], t[0]) for p, t in zip(*decoded))
             if progress is not None:
                 progress.update(1)
     model.train()
@@ -28,6 +32,8 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None):
         finite = [x for x in losses if np.isfinite(x)]
         result["loss"] = float(np.mean(finite)) if finite else float("nan")
     result["fps"] = total_frames / total_time if total_time > 0 else 0.0
+    if examples:
+        result["examples"] = shown[:examples]
     return result
 
 

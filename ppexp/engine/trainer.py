@@ -139,7 +139,7 @@ class Trainer:
 
     def train_step(self, batch, idx, stats, epoch):
         """Forward, loss, backward; optimizer step every ``accumulate_steps`` batches."""
-        images = batch[0]
+        images, lr = batch[0], self.optimizer.get_lr()  # the rate this step uses
         with self.amp.autocast():
             preds = self.train_model(images)
             loss = self.parts.loss(preds, batch)["loss"]
@@ -153,7 +153,7 @@ class Trainer:
             self.amp.step()
             self.optimizer.clear_grad()
             self.lr_scheduler.step()
-        record = {"loss": value, "lr": self.optimizer.get_lr()}
+        record = {"loss": value, "lr": lr}
         if self.g.get("cal_metric_during_train", False):
             labels = batch[1].numpy()
             record.update(self.parts.metric(self.parts.post_process(preds.detach(), labels), batch))

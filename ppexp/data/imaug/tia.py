@@ -54,12 +54,15 @@ def interp_matrix(length, nodes, grid_size=GRID_SIZE):
 
 @functools.lru_cache(maxsize=4096)
 def warp_geometry(h, w, grid_size=GRID_SIZE):
-    """Cached per image size: complex node coordinates and the two interpolation matrices."""
+    """Cached per image size: complex grid nodes, their grid shape, the two
+    float32 interpolation matrices and the identity sampling maps."""
     ys, xs = grid_nodes(h, grid_size), grid_nodes(w, grid_size)
     nodes = (xs[None, :] + 1j * ys[:, None]).ravel()
-    base_x = np.broadcast_to(np.arange(w, dtype=np.float64), (h, w))
-    base_y = np.broadcast_to(np.arange(h, dtype=np.float64)[:, None], (h, w))
-    return nodes, (len(ys), len(xs)), interp_matrix(h, ys, grid_size), interp_matrix(w, xs, grid_size).T, base_x, base_y
+    ry = interp_matrix(h, ys, grid_size).astype(np.float32)
+    rx_t = np.ascontiguousarray(interp_matrix(w, xs, grid_size).T.astype(np.float32))
+    base_x = np.broadcast_to(np.arange(w, dtype=np.float32), (h, w))
+    base_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+    return nodes, (len(ys), len(xs)), ry, rx_t, base_x, base_y
 
 
 def mls_similarity(nodes, src_pts, dst_pts):
@@ -71,97 +74,101 @@ def mls_similarity(nodes, src_pts, dst_pts):
     best similarity around a node is ``f(v) = A (v - p*) + q*`` with
     ``A = sum_k w_k conj(p_k - p*) (q_k - q*) / sum_k w_k |p_k - p*|^2`` and
     ``w_k = 1 / |v - p_k|^2``; this equals upstream's real-valued sums term by
-    term. A node exactly on a control point maps to that point's source.
+    term. A node on a control point maps to that point's source (upstream's
+    special case; here the weight is capped at 1e12, which gives the same
+    result to ~1e-9 px).
     """
     diff = nodes[:, None] - dst_pts[None, :]
-    d2 = diff.real ** 2 + diff.imag ** 2
-    on_point = d2 == 0
-    w = 1.0 / np.where(on_point, 1.0, d2)
-    w[on_point] = 0.0
+    w = 1.0 / np.maximum(diff.real ** 2 + diff.imag ** 2, 1e-12)
     sw = w.sum(1)
-    sw[sw == 0] = 1.0
     pstar = (w @ dst_pts) / sw
     qstar = (w @ src_pts) / sw
     phat = dst_pts[None, :] - pstar[:, None]
-    qhat = src_pts[None, :] - qstar[:, None]
-    mu = (w * (phat.real ** 2 + phat.imag ** 2)).sum(1)
-    mu[mu == 0] = 1.0
-    a = (w * np.conj(phat) * qhat).sum(1) / mu
-    out = a * (nodes - pstar) + qstar
-    if on_point.any():
-        hit_node, hit_pt = np.nonzero(on_point)
-        out[hit_node] = src_pts[hit_pt]
-    return out
+    mu = np.maximum((w * (phat.real ** 2 + phat.imag ** 2)).sum(1), 1e-300)
+    a = (w * np.conj(phat) * (src_pts[None, :] - qstar[:, None])).sum(1) / mu
+    return a * (nodes - pstar) + qstar
 
 
-def _as_complex(pts):
-    pts = np.asarray(pts, np.float64)
-    return pts[:, 0] + 1j * pts[:, 1]
+def warp_complex(img, src, dst, grid_size=GRID_SIZE):
+    """Warp ``img`` so that control points ``src`` (complex, K) move to ``dst``."""
+    h, w = img.shape[:2]
+    nodes, grid_shape, ry, rx_t, base_x, base_y = warp_geometry(h, w, grid_size)
+    delta = (mls_similarity(nodes, src, dst) - nodes).reshape(grid_shape)
+    # Out-of-image positions are clamped by BORDER_REPLICATE, which for bilinear
+    # sampling equals upstream's clipping of the coordinates.
+    map_x = ry @ delta.real.astype(np.float32) @ rx_t
+    map_y = ry @ delta.imag.astype(np.float32) @ rx_t
+    map_x += base_x
+    map_y += base_y
+    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_mls(img, src_pts, dst_pts, grid_size=GRID_SIZE):
     """Warp ``img`` so that ``src_pts`` (K, 2) move to ``dst_pts`` (same output size)."""
-    h, w = img.shape[:2]
-    nodes, grid_shape, ry, rx_t, base_x, base_y = warp_geometry(h, w, grid_size)
-    delta = (mls_similarity(nodes, _as_complex(src_pts), _as_complex(dst_pts)) - nodes).reshape(grid_shape)
-    map_x = ry @ delta.real @ rx_t
-    map_y = ry @ delta.imag @ rx_t
-    map_x = np.clip(map_x + base_x, 0, w - 1, out=map_x).astype(np.float32)
-    map_y = np.clip(map_y + base_y, 0, h - 1, out=map_y).astype(np.float32)
-    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    src, dst = (np.asarray(p, np.float64) for p in (src_pts, dst_pts))
+    return warp_complex(img, src[:, 0] + 1j * src[:, 1], dst[:, 0] + 1j * dst[:, 1], grid_size)
 
 
-def _randint(high, size=None):
-    """np.random.randint(high) that returns 0 for high <= 0 instead of raising."""
-    if high <= 0:
-        return np.zeros(size, np.int64) if size is not None else 0
-    return np.random.randint(high, size=size)
+def _rand(thresh, n):
+    """n draws of np.random.randint(thresh) (thresh >= 1)."""
+    return np.random.randint(thresh, size=n)
+
+
+def _corners(h, w):
+    return np.array([0, w, w + 1j * h, 1j * h])
 
 
 def distort_points(h, w, segment):
-    """Upstream's tia_distort control points: (src_pts, dst_pts) or None if too small."""
+    """Upstream's tia_distort control points as complex (src, dst), or None if too small.
+
+    Corners move inwards by randint(thresh) in x and y; the top and bottom
+    points of each inner cut line move by randint(thresh) - thresh/2.
+    """
     cut = w // segment
     thresh = cut // 3
-    if thresh < 1:
+    if thresh < 1 or h < 1:
         return None
-    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-    inward = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float64)
-    dst = corners + inward * _randint(thresh, (4, 2))
-    xs = cut * np.arange(1, segment)
-    src_mid = np.stack([np.repeat(xs, 2), np.tile([0, h], len(xs))], 1).astype(np.float64)
-    dst_mid = src_mid + _randint(thresh, src_mid.shape) - thresh * 0.5
-    return np.vstack([corners, src_mid]), np.vstack([dst, dst_mid])
+    n = segment - 1
+    r = _rand(thresh, 8 + 4 * n).astype(np.float64)
+    corners = _corners(h, w)
+    inward = np.array([1 + 1j, -1 + 1j, -1 - 1j, 1 - 1j])
+    dst_c = corners + inward.real * r[0:4] + 1j * inward.imag * r[4:8]
+    xs = np.repeat(cut * np.arange(1, segment), 2).astype(np.float64)
+    src_mid = xs + 1j * np.tile([0.0, h], n)
+    dst_mid = src_mid + (r[8:8 + 2 * n] - thresh * 0.5) + 1j * (r[8 + 2 * n:] - thresh * 0.5)
+    return np.concatenate([corners, src_mid]), np.concatenate([dst_c, dst_mid])
 
 
 def stretch_points(h, w, segment):
-    """Upstream's tia_stretch control points: (src_pts, dst_pts) or None if too small."""
+    """Upstream's tia_stretch control points as complex (src, dst), or None if too small.
+
+    Corners stay; each inner cut line shifts sideways by randint(thresh) - thresh/2.
+    """
     cut = w // segment
     thresh = cut * 4 // 5
-    if thresh < 1:
+    if thresh < 1 or h < 1:
         return None
-    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-    xs = cut * np.arange(1, segment)
-    move = _randint(thresh, len(xs)) - thresh * 0.5
-    src_mid = np.stack([np.repeat(xs, 2), np.tile([0, h], len(xs))], 1).astype(np.float64)
-    dst_mid = src_mid.copy()
-    dst_mid[:, 0] += np.repeat(move, 2)
-    return np.vstack([corners, src_mid]), np.vstack([corners, dst_mid])
+    n = segment - 1
+    move = np.repeat(_rand(thresh, n) - thresh * 0.5, 2)
+    corners = _corners(h, w)
+    src_mid = np.repeat(cut * np.arange(1, segment), 2).astype(np.float64) + 1j * np.tile([0.0, h], n)
+    return np.concatenate([corners, src_mid]), np.concatenate([corners, src_mid + move])
 
 
 def perspective_points(h, w):
-    """Upstream's tia_perspective control points: (src_pts, dst_pts) or None if too small."""
+    """Upstream's tia_perspective control points as complex (src, dst), or None if too small.
+
+    Top corners move down and bottom corners up by randint(h // 2) each.
+    """
     thresh = h // 2
     if thresh < 1 or w < 2:
         return None
-    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-    dy = _randint(thresh, 4) * np.array([1, 1, -1, -1])
-    dst = corners.copy()
-    dst[:, 1] += dy
-    return corners, dst
+    corners = _corners(h, w)
+    return corners, corners + 1j * _rand(thresh, 4) * np.array([1, 1, -1, -1])
 
 
 def _apply(img, pts):
-    return img if pts is None else warp_mls(img, *pts)
+    return img if pts is None else warp_complex(img, *pts)
 
 
 def tia_distort(img, segment=4):

@@ -1,0 +1,24 @@
+"""``ppexp export -c cfg.yml -o Global.checkpoints=... Global.save_inference_dir=DIR``."""
+from ppexp.commands.common import add_config_args, load_run_config, setup_run_logging
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("export", help="export a trained model for Paddle inference")
+    add_config_args(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args):
+    config = load_run_config(args)
+    setup_run_logging(config, log_name=None)
+    import paddle
+
+    paddle.set_device("cpu")
+    from ppexp.engine.export import export_model
+    from ppexp.engine.predictor import load_trained
+
+    parts, _ = load_trained(config)
+    save_dir = config["Global"].get("save_inference_dir") or "./inference/rec/"
+    export_model(parts.model, config, parts.charset, save_dir)
+    return 0

@@ -1,0 +1,83 @@
+"""Load a trained model from a config and recognise images (tools/infer_rec.py, ppexp predict)."""
+import logging
+import os
+
+import numpy as np
+import paddle
+
+from ppexp.data.imaug import create_operators, transform
+from ppexp.engine.builder import build_components
+from ppexp.engine.checkpoint import load_params_into, normalize_prefix
+
+logger = logging.getLogger("ppexp")
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def weights_path(global_cfg):
+    """The .pdparams to load: Global.checkpoints, else pretrained_model, else best_accuracy in save_model_dir."""
+    for key in ("checkpoints", "pretrained_model"):
+        if global_cfg.get(key):
+            return normalize_prefix(global_cfg[key]) + ".pdparams"
+    best = os.path.join(global_cfg.get("save_model_dir") or "./output/rec/", "best_accuracy.pdparams")
+    if os.path.exists(best):
+        return best
+    raise FileNotFoundError("no weights to load: set -o Global.checkpoints=<save_model_dir>/best_accuracy "
+                            f"(looked for {best})")
+
+
+def load_trained(config):
+    """Components with the trained weights loaded, model in eval mode."""
+    parts = build_components(config)
+    path = weights_path(config["Global"])
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"weights '{path}' do not exist (check Global.checkpoints)")
+    notes = load_params_into(parts.model, path)
+    if any("shape" in n for n in notes):
+        raise ValueError(f"{path} does not match this config's model: {notes[:2]}")
+    parts.model.eval()
+    return parts, path
+
+
+def infer_ops(config, charset):
+    """Eval transforms without label ops, ending with KeepKeys(['image'])."""
+    ops_cfg = []
+    for item in config["Eval"]["dataset"]["transforms"]:
+        name = next(iter(item))
+        if "Label" in name or name in ("KeepKeys", "RecConAug"):
+            continue
+        if name == "DecodeImage":
+            item = {name: dict(item[name] or {}, img_mode=(item[name] or {}).get("img_mode", "BGR"))}
+        ops_cfg.append(item)
+    ops_cfg.append({"KeepKeys": {"keep_keys": ["image"]}})
+    return create_operators(ops_cfg, dict(config["Global"], charset=charset), "inference transforms")
+
+
+def list_images(path):
+    if os.path.isdir(path):
+        files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTS))
+        if not files:
+            raise FileNotFoundError(f"no images ({', '.join(IMAGE_EXTS)}) in '{path}'")
+        return files
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"image '{path}' does not exist")
+    return [path]
+
+
+def predict_images(parts, ops, paths, batch_size=32):
+    """[(path, text, score)] for image files."""
+    results = []
+    for start in range(0, len(paths), batch_size):
+        chunk, batch = paths[start:start + batch_size], []
+        for path in chunk:
+            with open(path, "rb") as f:
+                out = transform({"image": f.read(), "img_path": path}, ops)
+            if out is None:
+                raise ValueError(f"{path}: cannot be decoded as an image")
+            batch.append(out[0])
+        width = max(img.shape[2] for img in batch)
+        stacked = np.stack([np.pad(img, ((0, 0), (0, 0), (0, width - img.shape[2]))) for img in batch])
+        with paddle.no_grad():
+            preds = parts.model(paddle.to_tensor(stacked))
+        for path, (text, score) in zip(chunk, parts.post_process(preds)):
+            results.append((path, text, score))
+    return results

@@ -1,0 +1,23 @@
+"""Helpers shared by tests: generated data and config overrides."""
+import os
+
+from ppexp.utils.toy_data import make_word_dataset
+
+
+def make_toy_set(root, n_train=320, n_val=64, seed=0):
+    """Word images + train.txt / val.txt under ``root``; returns root as str."""
+    root = str(root)
+    if not os.path.exists(os.path.join(root, "val.txt")):
+        make_word_dataset(root, n_train, seed, name="train.txt")
+        make_word_dataset(root, n_val, seed + 1, name="val.txt")
+    return root
+
+
+def data_overrides(root, out_dir):
+    return [
+        f"Global.save_model_dir={out_dir}",
+        f"Train.dataset.data_dir={root}",
+        f"Train.dataset.label_file_list=[{root}/train.txt]",
+        f"Eval.dataset.data_dir={root}",
+        f"Eval.dataset.label_file_list=[{root}/val.txt]",
+    ]
