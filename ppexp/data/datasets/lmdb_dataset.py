@@ -7,6 +7,18 @@ from ppexp.data.datasets import DATASETS
 from ppexp.data.datasets.base import DatasetError, RecDatasetBase
 
 
+_ENVS = {}
+
+
+def open_env(path):
+    """One read-only environment per (process, path): LMDB refuses to open a path twice
+    in a process, and handles must not cross fork."""
+    key = (os.getpid(), os.path.realpath(path))
+    if key not in _ENVS:
+        _ENVS[key] = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False)
+    return _ENVS[key]
+
+
 def find_lmdb_dirs(root):
     """Every directory under ``root`` holding a data.mdb (upstream walks leaf dirs)."""
     if not os.path.isdir(root):
@@ -26,9 +38,8 @@ class LMDBDataSet(RecDatasetBase):
         self.dirs = find_lmdb_dirs(self.dataset_config.get("data_dir") or "")
         self.index = []  # (db number, 1-based key index)
         for db_no, path in enumerate(self.dirs):
-            with lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False) as env:
-                with env.begin() as txn:
-                    raw = txn.get(b"num-samples")
+            with open_env(path).begin() as txn:
+                raw = txn.get(b"num-samples")
             if raw is None:
                 raise DatasetError(f"{path}: no 'num-samples' key; not a PaddleOCR LMDB")
             self.index.extend((db_no, i) for i in range(1, int(raw) + 1))
@@ -37,20 +48,9 @@ class LMDBDataSet(RecDatasetBase):
                       else self.dataset_config.get("ratio_list", 1.0))
         if ratio < 1.0:
             self.index = self.index[: int(round(len(self.index) * ratio))]
-        self._envs = {}
 
     def _txn(self, db_no):
-        # opened lazily per process (LMDB handles must not cross fork)
-        key = (os.getpid(), db_no)
-        if key not in self._envs:
-            env = lmdb.open(self.dirs[db_no], readonly=True, lock=False, readahead=False, meminit=False)
-            self._envs[key] = env
-        return self._envs[key].begin()
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_envs"] = {}
-        return state
+        return open_env(self.dirs[db_no]).begin()
 
     def __len__(self):
         return len(self.index)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for ppexp: system libraries, a virtual environment, the package.
+# Idempotent: a second run only checks. Usage: bash scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${PPEXP_VENV:-.venv}
+
+need_apt=()
+ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || need_apt+=(libgomp1)
+ls /usr/share/fonts/truetype/nanum/NanumGothic*.ttf >/dev/null 2>&1 || need_apt+=(fonts-nanum)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing ${need_apt[*]} (apt)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}") >/dev/null \
+      || echo "[setup] warning: apt-get install ${need_apt[*]} failed; install them yourself"
+  else
+    echo "[setup] warning: missing ${need_apt[*]}; run: sudo apt-get install ${need_apt[*]}"
+  fi
+fi
+
+[ -x "$VENV/bin/python" ] || { echo "[setup] creating $VENV"; $PY -m venv "$VENV"; }
+extras=""; [ "${1:-}" = "--test" ] && extras="[test]"
+stamp="$VENV/.ppexp-installed$extras"
+digest=$(cat setup.py | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+  echo "[setup] installing ppexp$extras and its dependencies into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/python" -m pip install -q -e ".$extras" 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/python" -c "import paddle, ppexp" && echo "$digest" > "$stamp"
+fi
+"$VENV/bin/python" -c "import paddle, ppexp; print('[setup] ok: ppexp', ppexp.__version__, '/ paddle', paddle.__version__)" 2>/dev/null
