@@ -4,9 +4,10 @@ import os
 
 import numpy as np
 import paddle
-from paddle.io import BatchSampler, DataLoader, DistributedBatchSampler
+from paddle.io import DataLoader
 
 from ppexp.data.datasets import DATASETS
+from ppexp.data.sampler import ResumableBatchSampler
 
 logger = logging.getLogger("ppexp")
 
@@ -42,10 +43,9 @@ def build_dataloader(config, mode, seed=None, dataset=None, charset=None):
     batch_size = int(loader_cfg.get("batch_size_per_card", 1))
     drop_last = bool(loader_cfg.get("drop_last", mode == "Train"))
     shuffle = bool(loader_cfg.get("shuffle", mode == "Train"))
-    if paddle.distributed.get_world_size() > 1:
-        sampler = DistributedBatchSampler(dataset, batch_size, shuffle=shuffle, drop_last=drop_last)
-    else:
-        sampler = BatchSampler(dataset, shuffle=shuffle, batch_size=batch_size, drop_last=drop_last)
+    sampler = ResumableBatchSampler(len(dataset), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed,
+                                    rank=paddle.distributed.get_rank(),
+                                    world_size=paddle.distributed.get_world_size())
     if len(sampler) == 0:
         raise ValueError(
             f"{mode}: {len(dataset)} samples with batch_size_per_card={batch_size} and drop_last={drop_last} "

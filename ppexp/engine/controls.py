@@ -119,3 +119,36 @@ class EarlyStopping:
     def load(self, state):
         if state:
             self.best, self.bad_evals = state.get("best"), int(state.get("bad_evals", 0))
+
+
+class NonFiniteGuard:
+    """``Global.nan_policy``: 'stop' (default) raises NonFiniteLoss with step and batch;
+    'skip' drops the step, logs it and stops after ``max_consecutive`` in a row."""
+
+    def __init__(self, policy="stop", max_consecutive=20):
+        if policy not in ("stop", "skip"):
+            raise ValueError(f"Global.nan_policy must be 'stop' or 'skip', got {policy!r}")
+        self.policy = policy
+        self.max_consecutive = max_consecutive
+        self.skipped = 0
+        self.consecutive = 0
+
+    def message(self, value, epoch, step, batch_idx, lr):
+        return (f"loss is {value} at epoch {epoch}, global_step {step}, batch {batch_idx} (lr {lr:.3g}). "
+                "Lower the learning rate, enable gradient clipping (Optimizer.clip_norm), or check the labels "
+                "with `ppexp check-labels`.")
+
+    def skip(self, value, epoch, step, batch_idx, lr):
+        """Called for a non-finite loss: True = skip this step; raises under 'stop'."""
+        text = self.message(value, epoch, step, batch_idx, lr)
+        if self.policy == "stop":
+            raise NonFiniteLoss(text + " (Global.nan_policy: skip would drop such steps instead)")
+        self.skipped += 1
+        self.consecutive += 1
+        logger.warning("skipping step: %s [%d skipped so far]", text, self.skipped)
+        if self.consecutive >= self.max_consecutive:
+            raise NonFiniteLoss(f"{self.consecutive} consecutive non-finite losses; stopping. Last: {text}")
+        return True
+
+    def ok(self):
+        self.consecutive = 0

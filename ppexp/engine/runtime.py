@@ -30,3 +30,20 @@ def set_seed(seed):
     paddle.seed(seed + rank)
     np.random.seed(seed + rank)
     random.seed(seed + rank)
+
+
+def capture_rng():
+    """numpy and Python RNG states as plain data (saved in .states for exact resume)."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {"numpy": [name, keys, int(pos), int(has_gauss), float(gauss)],
+            "python": [version, list(internal), gauss_next]}
+
+
+def restore_rng(state):
+    if not state:
+        return
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))

@@ -19,9 +19,11 @@ from ppexp.config import dump_config
 from ppexp.data.loader import build_dataloader
 from ppexp.engine.builder import build_components
 from ppexp.engine.checkpoint import load_checkpoint, load_params_into, save_checkpoint
-from ppexp.engine.controls import AmpControl, EarlyStopping, NonFiniteLoss, eval_schedule
+from ppexp.engine.controls import AmpControl, EarlyStopping, NonFiniteGuard, eval_schedule
+from ppexp.engine.ema import ModelEMA, swap_weights
 from ppexp.engine.evaluator import evaluate
 from ppexp.engine.loggers import VisualDLLogger
+from ppexp.engine.runtime import capture_rng, restore_rng, set_seed
 from ppexp.engine.stats import TrainingStats
 from ppexp.optimizer import build_optimizer
 
@@ -31,15 +33,17 @@ logger = logging.getLogger("ppexp")
 class Trainer:
     """Owns the model, optimizer, loaders and run state of one training run."""
 
-    def __init__(self, config):
+    def __init__(self, config, callbacks=()):
         self.config = config
+        self.callbacks = list(callbacks)
         self.g = config["Global"]
         self.rank = paddle.distributed.get_rank()
         self.world_size = paddle.distributed.get_world_size()
         self.save_dir = self.g.get("save_model_dir") or "./output/rec/"
+        seed = self.g.get("seed", 1024)
+        set_seed(seed)  # same init and data order for the same seed (upstream default 1024)
         self.parts = build_components(config)
         self.model = self.parts.model
-        seed = self.g.get("seed", 1024)
         self.train_loader, self.train_set = build_dataloader(config, "Train", seed, charset=self.parts.charset)
         self.eval_loader = None
         if config.get("Eval"):
@@ -53,6 +57,9 @@ class Trainer:
         self.main_indicator = self.parts.metric.main_indicator
         self.state = {"epoch": 0, "global_step": 0, "best_model_dict": {self.main_indicator: 0}}
         self.early_stop = EarlyStopping(self.g.get("early_stopping"), self.main_indicator)
+        self.nan_guard = NonFiniteGuard(self.g.get("nan_policy", "stop"))
+        ema_cfg = self.g.get("ema")
+        self.ema = ModelEMA(self.model, **ema_cfg) if ema_cfg else None
         self.vdl = VisualDLLogger(os.path.join(self.save_dir, "vdl"), bool(self.g.get("use_visualdl", True)) and self.rank == 0)
         if self.world_size > 1:
             self.train_model = paddle.DataParallel(self.model)
@@ -70,6 +77,11 @@ class Trainer:
             self.state["best_model_dict"] = dict(states.get("best_model_dict") or self.state["best_model_dict"])
             self.early_stop.load(states.get("early_stopping"))
             self.amp.load(states.get("amp"))
+            if states.get("position"):
+                self.state["position"] = states["position"]
+            restore_rng(states.get("rng"))
+            if self.ema is not None:
+                self.ema.load(states.get("ema"))
             logger.info("resume from %s: epoch %d, global_step %d, best %s", ckpt, self.state["epoch"],
                         self.state["global_step"], self.state["best_model_dict"])
         elif pretrained:
@@ -100,38 +112,52 @@ class Trainer:
         self.restore()
         self.announce()
         stats = TrainingStats(self.g.get("log_smooth_window", 20))
-        start_epoch = self.state["epoch"] + 1
         self._interrupted = False
         with _SignalGuard(self):
-            for epoch in range(start_epoch, self.epochs + 1):
-                self.state["epoch_in_progress"] = epoch
-                stop = self.train_epoch(epoch, stats)
+            epoch, skip = self.resume_position()
+            while epoch <= self.epochs:
+                self.train_loader.batch_sampler.set_epoch(epoch, skip)
+                stop = self.train_epoch(epoch, stats, first_idx=skip)
+                if self._interrupted:
+                    self.save_interrupted(epoch)
+                    break
                 self.state["epoch"] = epoch
                 self.end_epoch(epoch)
-                if stop or self._interrupted:
+                if stop:
                     break
+                epoch, skip = epoch + 1, 0
         best = self.state["best_model_dict"]
         logger.info("best metric, %s", _fmt_metrics(best))
         self.vdl.close()
         return best
 
-    def train_epoch(self, epoch, stats):
+    def resume_position(self):
+        """(epoch, batches to skip) where training continues."""
+        pos = self.state.pop("position", None)
+        if pos:
+            return int(pos["epoch"]), int(pos["step_in_epoch"])
+        return self.state["epoch"] + 1, 0
+
+    def train_epoch(self, epoch, stats, first_idx=0):
         """One pass over the training loader. Returns True to stop training."""
         self.model.train()
         reader_start, reader_cost, batch_cost, samples = time.time(), 0.0, 0.0, 0
-        for idx, batch in enumerate(self.train_loader):
+        for idx, batch in enumerate(self.train_loader, start=first_idx):
             reader_cost += time.time() - reader_start
             step_start = time.time()
             self.train_step(batch, idx, stats, epoch)
             batch_cost += time.time() - step_start
             samples += batch[0].shape[0]
             self.state["global_step"] += 1
+            self.state["step_in_epoch"] = idx + 1
             step = self.state["global_step"]
             if step % int(self.g.get("print_batch_step", 10)) == 0 or idx == self.steps_per_epoch - 1:
                 self.log_train(epoch, stats, reader_cost, batch_cost, samples, idx)
                 reader_cost, batch_cost, samples = 0.0, 0.0, 0
             if self.should_eval(step) and self.run_eval(epoch):
                 return True
+            for callback in self.callbacks:
+                callback(self, step)
             if self._interrupted:
                 return True
             reader_start = time.time()
@@ -144,15 +170,17 @@ class Trainer:
             preds = self.train_model(images)
             loss = self.parts.loss(preds, batch)["loss"]
         value = float(loss)
-        if not np.isfinite(value):
-            raise NonFiniteLoss(f"loss is {value} at epoch {epoch}, global_step {self.state['global_step'] + 1}, "
-                                f"batch {idx} (lr {self.optimizer.get_lr():.3g}). Lower the learning rate, "
-                                "check the labels with `ppexp check-labels`, or enable gradient clipping.")
+        if not np.isfinite(value) and self.nan_guard.skip(value, epoch, self.state["global_step"] + 1, idx, lr):
+            self.optimizer.clear_grad()
+            return
+        self.nan_guard.ok()
         self.amp.backward(loss / self.accumulate if self.accumulate > 1 else loss)
         if (idx + 1) % self.accumulate == 0 or idx == self.steps_per_epoch - 1:
             self.amp.step()
             self.optimizer.clear_grad()
             self.lr_scheduler.step()
+            if self.ema is not None:
+                self.ema.update(self.model)
         record = {"loss": value, "lr": lr}
         if self.g.get("cal_metric_during_train", False):
             labels = batch[1].numpy()
@@ -183,13 +211,15 @@ class Trainer:
 
     def run_eval(self, epoch):
         """Evaluate, update best (saving best_accuracy), early stopping. True = stop."""
-        result = evaluate(self.model, self.eval_loader, self.parts.post_process, self.parts.metric, self.parts.loss)
         step = self.state["global_step"]
         best = self.state["best_model_dict"]
-        if result[self.main_indicator] >= best.get(self.main_indicator, 0):
-            best.clear()
-            best.update(result, best_epoch=epoch, best_step=step)
-            self.save("best_accuracy", epoch)
+        with swap_weights(self.model, self.ema):  # with EMA on, the averaged weights are evaluated and saved
+            result = evaluate(self.model, self.eval_loader, self.parts.post_process, self.parts.metric,
+                              self.parts.loss)
+            if result[self.main_indicator] >= best.get(self.main_indicator, 0):
+                best.clear()
+                best.update(result, best_epoch=epoch, best_step=step)
+                self.save("best_accuracy", epoch)
         logger.info("cur metric, %s", _fmt_metrics(result))
         logger.info("best metric, %s", _fmt_metrics(best))
         self.vdl.scalars("EVAL", dict(result, best_acc=best.get(self.main_indicator, 0)), step)
@@ -213,7 +243,14 @@ class Trainer:
         if epoch % save_step == 0:
             self.save(f"iter_epoch_{epoch}", epoch)
 
-    def save(self, prefix, epoch):
+    def save_interrupted(self, epoch):
+        """Save ``latest`` mid-epoch with the position to continue from."""
+        position = {"epoch": epoch, "step_in_epoch": self.state.get("step_in_epoch", 0)}
+        self.save("latest", epoch - 1, position)
+        logger.info("interrupted at epoch %d, step %d of %d: resume with -o Global.checkpoints=%s",
+                    epoch, position["step_in_epoch"], self.steps_per_epoch, os.path.join(self.save_dir, "latest"))
+
+    def save(self, prefix, epoch, position=None):
         if self.rank != 0:
             return
         states = {
@@ -222,7 +259,13 @@ class Trainer:
             "global_step": self.state["global_step"],
             "early_stopping": self.early_stop.state(),
             "amp": self.amp.state(),
+            "rng": capture_rng(),
+            "nonfinite_skipped": self.nan_guard.skipped,
         }
+        if self.ema is not None:
+            states["ema"] = self.ema.state()
+        if position:
+            states["position"] = position
         save_checkpoint(self.save_dir, prefix, self.model, self.optimizer, states)
         if prefix == "best_accuracy":
             save_checkpoint(os.path.join(self.save_dir, "best_model"), "model", self.model, self.optimizer, states)
