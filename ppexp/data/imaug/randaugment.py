@@ -12,8 +12,9 @@ size, rotate 30*level degrees, color/contrast/sharpness/brightness factor
 1 +- 0.9*level, posterize to int(4*level) bits, solarize above 256*level,
 plus autocontrast, equalize and invert; ``num_layers`` ops are drawn
 uniformly with replacement. Deviations: posterize keeps at least 1 bit
-(upstream turns the image black below magnitude 2.5), and the colour
-weights of the grey image are BGR-correct (upstream feeds BGR to PIL as RGB).
+(upstream turns the image black below magnitude 2.5), the colour weights
+of the grey image are BGR-correct (upstream feeds BGR to PIL as RGB), and
+shears resample bilinearly instead of bicubically (5x faster in cv2).
 
 Randomness comes from the global ``np.random`` state, which paddle's
 DataLoader seeds differently in every worker.
@@ -132,11 +133,11 @@ def _pil_affine(img, coeffs, interp, fill):
 
 
 def shear_x(img, level, fill):
-    return _pil_affine(img, (1, level * _sign(), 0, 0, 1, 0), cv2.INTER_CUBIC, fill)
+    return _pil_affine(img, (1, level * _sign(), 0, 0, 1, 0), cv2.INTER_LINEAR, fill)
 
 
 def shear_y(img, level, fill):
-    return _pil_affine(img, (1, 0, 0, level * _sign(), 1, 0), cv2.INTER_CUBIC, fill)
+    return _pil_affine(img, (1, 0, 0, level * _sign(), 1, 0), cv2.INTER_LINEAR, fill)
 
 
 def translate_x(img, level, fill):
@@ -194,8 +195,7 @@ def solarize(img, threshold, fill):
 
 def autocontrast(img, level, fill):
     """Stretch each channel's [min, max] to [0, 255] (channels with max == min are kept)."""
-    lo = img.reshape(-1, 3).min(0).astype(np.float64)
-    hi = img.reshape(-1, 3).max(0).astype(np.float64)
+    lo, hi = np.array([cv2.minMaxLoc(ch)[:2] for ch in cv2.split(img)]).T
     flat = hi <= lo
     scale = np.where(flat, 1.0, 255.0 / np.where(flat, 1.0, hi - lo))
     offset = np.where(flat, 0.0, lo)

@@ -2,12 +2,12 @@
 
 Two signatures exist in real configs, both accepted (not mixed):
 
-* current (PaddleOCR >= 2.6): ``tia_prob``, ``crop_prob``, ``reverse_prob``,
+* current upstream: ``tia_prob``, ``crop_prob``, ``reverse_prob``,
   ``noise_prob``, ``jitter_prob``, ``blur_prob``, ``hsv_aug_prob``, each 0.4 by
   default. One draw against ``tia_prob`` applies distort + stretch (only when
   the image is at least 20x20) and perspective; then crop (>= 20x20 only),
   blur, hsv, jitter, noise and reverse each with their own probability.
-* old (PaddleOCR <= 2.5): ``use_tia`` (True) and ``aug_prob`` (0.4). distort,
+* older upstream releases: ``use_tia`` (True) and ``aug_prob`` (0.4). distort,
   stretch (>= 20x20 only) and perspective are drawn independently with
   ``aug_prob`` when ``use_tia``; crop, blur, hsv, noise and reverse with
   ``aug_prob``; jitter always.
@@ -85,16 +85,22 @@ def _prob(name, value):
 
 @TRANSFORMS.register()
 class RecAug:
-    """Upstream's RecAug with either the current or the old parameter set (see module doc)."""
+    """Upstream's RecAug with either the current or the old parameter set (see module doc).
+
+    The output is a uint8 HxWx3 image of the input's width (crop removes up to 8
+    rows); other dtypes / channel counts are converted first like RandAugment
+    does, and a value that is not an image rejects the sample.
+    """
 
     CURRENT = ("tia_prob", "crop_prob", "reverse_prob", "noise_prob", "jitter_prob", "blur_prob", "hsv_aug_prob")
     OLD = ("use_tia", "aug_prob")
 
     def __init__(self, tia_prob=None, crop_prob=None, reverse_prob=None, noise_prob=None, jitter_prob=None,
                  blur_prob=None, hsv_aug_prob=None, use_tia=None, aug_prob=None):
-        args = locals()
-        current = {k: args[k] for k in self.CURRENT if args[k] is not None}
-        old = {k: args[k] for k in self.OLD if args[k] is not None}
+        current = dict(tia_prob=tia_prob, crop_prob=crop_prob, reverse_prob=reverse_prob, noise_prob=noise_prob,
+                       jitter_prob=jitter_prob, blur_prob=blur_prob, hsv_aug_prob=hsv_aug_prob)
+        current = {k: v for k, v in current.items() if v is not None}
+        old = {k: v for k, v in dict(use_tia=use_tia, aug_prob=aug_prob).items() if v is not None}
         if current and old:
             raise ValueError(
                 f"RecAug: {sorted(old)} belong to the old signature (use_tia, aug_prob) and {sorted(current)} to "

@@ -100,7 +100,9 @@ def warp_complex(img, src, dst, grid_size=GRID_SIZE):
     map_y = ry @ delta.imag.astype(np.float32) @ rx_t
     map_x += base_x
     map_y += base_y
-    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # remap samples at 1/32 px either way; converting the maps first is faster
+    xy, frac = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+    return cv2.remap(img, xy, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_mls(img, src_pts, dst_pts, grid_size=GRID_SIZE):
@@ -118,6 +120,18 @@ def _corners(h, w):
     return np.array([0, w, w + 1j * h, 1j * h])
 
 
+_INWARD_X = np.array([1, -1, -1, 1], np.float64)        # corners move inwards
+_INWARD_Y = np.array([1j, 1j, -1j, -1j])
+
+
+def _cut_points(cut, segment, h):
+    """Top and bottom end of each inner cut line x = cut * i (i = 1 .. segment-1), interleaved."""
+    pts = np.empty(2 * (segment - 1), np.complex128)
+    pts[0::2] = cut * np.arange(1, segment)
+    pts[1::2] = pts[0::2] + 1j * h
+    return pts
+
+
 def distort_points(h, w, segment):
     """Upstream's tia_distort control points as complex (src, dst), or None if too small.
 
@@ -131,10 +145,8 @@ def distort_points(h, w, segment):
     n = segment - 1
     r = _rand(thresh, 8 + 4 * n).astype(np.float64)
     corners = _corners(h, w)
-    inward = np.array([1 + 1j, -1 + 1j, -1 - 1j, 1 - 1j])
-    dst_c = corners + inward.real * r[0:4] + 1j * inward.imag * r[4:8]
-    xs = np.repeat(cut * np.arange(1, segment), 2).astype(np.float64)
-    src_mid = xs + 1j * np.tile([0.0, h], n)
+    dst_c = corners + _INWARD_X * r[0:4] + _INWARD_Y * r[4:8]
+    src_mid = _cut_points(cut, segment, h)
     dst_mid = src_mid + (r[8:8 + 2 * n] - thresh * 0.5) + 1j * (r[8 + 2 * n:] - thresh * 0.5)
     return np.concatenate([corners, src_mid]), np.concatenate([dst_c, dst_mid])
 
@@ -151,7 +163,7 @@ def stretch_points(h, w, segment):
     n = segment - 1
     move = np.repeat(_rand(thresh, n) - thresh * 0.5, 2)
     corners = _corners(h, w)
-    src_mid = np.repeat(cut * np.arange(1, segment), 2).astype(np.float64) + 1j * np.tile([0.0, h], n)
+    src_mid = _cut_points(cut, segment, h)
     return np.concatenate([corners, src_mid]), np.concatenate([corners, src_mid + move])
 
 
