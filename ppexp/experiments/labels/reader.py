@@ -1,0 +1,300 @@
+"""Read label files the way upstream's SimpleDataSet does, recording line-level findings.
+
+Upstream: ``f.readlines()`` on bytes (split at b'\\n' only), ``line.decode('utf-8')``,
+``line.strip('\\n').split(delimiter)``, image path = field 0, label = field 1.
+The parse below keeps exactly that view and records, per physical line, why it
+differs from what the user meant (BOM, CRLF, undecodable bytes, blank lines,
+missing delimiter, extra columns, whitespace around the path).
+"""
+import codecs
+import os
+import re
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+import numpy as np
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jp2", ".pbm", ".pgm", ".ppm")
+_WS_RUN = re.compile(r"\s+")
+# every code point for which str.isspace() is true
+WHITESPACE = np.array([0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
+                       *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000], dtype=np.uint32)
+
+
+@dataclass
+class ParsedFile:
+    """Samples of one label file: parallel lists indexed by sample."""
+    source: object
+    n_lines: int = 0
+    n_samples: int = 0                          # non-blank lines (upstream's dataset length minus blanks)
+    linenos: list = field(default_factory=list)
+    paths: list = field(default_factory=list)
+    labels: list = field(default_factory=list)  # label as upstream sees it, minus a trailing '\r'
+    cr: set = field(default_factory=set)        # sample indices whose label lost a trailing '\r'
+    repairs: dict = field(default_factory=dict)  # lineno -> (path, label) for repairable delimiter errors
+    lmdb_env: object = None
+
+    @property
+    def file(self):
+        return self.source.file
+
+    def ref(self, i):
+        """Image reference of sample i (full path; LMDB: key)."""
+        return self.refs()[i]
+
+    def label_blob(self):
+        """All labels joined by '\\n' (computed once)."""
+        if getattr(self, "_label_blob", None) is None:
+            self._label_blob = "\n".join(self.labels)
+        return self._label_blob
+
+    def path_blob(self):
+        if getattr(self, "_path_blob", None) is None:
+            self._path_blob = "\n".join(self.paths)
+        return self._path_blob
+
+    def plain_paths(self):
+        """True when the paths need no normalisation (no './', '//', absolute paths)."""
+        blob = self.path_blob()
+        return "./" not in blob and "//" not in blob and not blob.startswith("/") and "\n/" not in blob
+
+    def refs(self):
+        """Image references of all samples: os.path.join(data_dir, path), normalised (computed once)."""
+        if getattr(self, "_refs", None) is None:
+            if self.source.kind != "file":
+                self._refs = list(self.paths)
+            else:
+                self._refs = image_refs(self.source.data_dir, self.paths, self.plain_paths())
+        return self._refs
+
+
+def image_refs(data_dir, paths, plain=False):
+    """os.path.join(data_dir, p) for every p, fast; normalised unless ``plain`` paths."""
+    prefix = os.path.normpath(data_dir) + "/" if data_dir else ""
+    if plain:
+        return [prefix + p for p in paths] if prefix else list(paths)
+    return [os.path.normpath(os.path.join(prefix, p)) for p in paths]
+
+
+def decode_lines(raw):
+    """Bytes -> (lines, undecodable) with upstream's line split; undecodable: lineno -> bytes."""
+    try:
+        lines = raw.decode("utf-8").split("\n")
+        bad = {}
+    except UnicodeDecodeError:
+        lines, bad = [], {}
+        for i, chunk in enumerate(raw.split(b"\n"), 1):
+            try:
+                lines.append(chunk.decode("utf-8"))
+            except UnicodeDecodeError:
+                lines.append(None)
+                bad[i] = chunk
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines, bad
+
+
+def suggest_split(line, delimiter):
+    """(path, label) when a line without the delimiter splits unambiguously at whitespace, else None.
+
+    Unambiguous: exactly one whitespace run follows an image file name, or the
+    line has exactly one whitespace run.
+    """
+    text = line.strip()
+    runs = list(_WS_RUN.finditer(text))
+    if not runs:
+        return None
+    cands = [m for m in runs if text[:m.start()].lower().endswith(IMAGE_EXTS)]
+    if len(cands) != 1:
+        cands = runs if len(runs) == 1 else []
+    if len(cands) != 1 or not text[cands[0].end():]:
+        return None
+    return text[:cands[0].start()], text[cands[0].end():]
+
+
+def _guess_legacy(chunk):
+    for enc in ("cp949", "gbk", "shift_jis", "latin-1"):
+        try:
+            return enc, chunk.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return None, None
+
+
+def read_label_file(source, report, raw=None):
+    """Parse one label file (or ``raw`` bytes standing in for it) into a ParsedFile."""
+    if raw is None:
+        with open(source.file, "rb") as f:
+            raw = f.read()
+    pf = ParsedFile(source)
+    name = source.file
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        n = raw.decode("utf-16").count("\n") + 1
+        pf.n_lines = pf.n_samples = n
+        report.add_many("undecodable_bytes", name, range(1, n + 1),
+                        "file is UTF-16 (Windows 'Unicode'); upstream reads UTF-8: every line fails")
+        return pf
+    lines, bad = decode_lines(raw)
+    pf.n_lines = len(lines)
+    if raw.startswith(codecs.BOM_UTF8) and lines and lines[0] is not None:
+        lines[0] = lines[0][1:]
+        report.add("bom", "file starts with a UTF-8 BOM: upstream looks for image '\\ufeff" + lines[0].split(
+            source.delimiter)[0] + "'", file=name, line=1, text=lines[0])
+    for lineno, chunk in bad.items():
+        enc, _ = _guess_legacy(chunk)
+        hint = f"; the bytes decode as {enc}" if enc and enc != "latin-1" else ""
+        report.add("undecodable_bytes", f"not valid UTF-8{hint}", file=name, line=lineno,
+                   text=chunk[:200].decode("utf-8", "backslashreplace"))
+    _split_lines(pf, lines, source, report, has_cr=b"\r" in raw)
+    return pf
+
+
+def _split_lines(pf, lines, source, report, has_cr=True):
+    delim, name = source.delimiter, source.file
+    cr_lines = set()
+    if has_cr:
+        for i, ln in enumerate(lines):
+            if ln is not None and ln.endswith("\r"):
+                lines[i] = ln[:-1]
+                cr_lines.add(i)
+        report.add_many("crlf", name, sorted(i + 1 for i in cr_lines),
+                        "CRLF line end: upstream keeps '\\r' at the end of the label")
+    if None not in lines:
+        parts = [ln.partition(delim) for ln in lines]
+        paths = list(map(itemgetter(0), parts))
+        labels = list(map(itemgetter(2), parts))
+        blob = "\n".join(labels)
+        if all(map(itemgetter(1), parts)) and "" not in paths and delim not in blob:
+            pf.linenos, pf.paths, pf.labels = range(1, len(lines) + 1), paths, labels
+            pf._label_blob = blob
+            pf.cr = cr_lines
+            pf.n_samples = len(lines)
+            _check_paths(pf, report)
+            return
+    _split_irregular(pf, lines, cr_lines, source, report)
+
+
+def _split_irregular(pf, lines, cr_lines, source, report):
+    """Line by line, for files with malformed lines."""
+    delim = source.delimiter
+    blank = []
+    linenos, paths, labels, cr = pf.linenos, pf.paths, pf.labels, pf.cr
+    for i, ln in enumerate(lines):
+        if ln is None:
+            continue
+        p = ln.split(delim)
+        if len(p) != 2 or not p[0]:
+            if not ln.strip():
+                blank.append(i + 1)
+                continue
+            if len(p) < 2:
+                _missing_delimiter(pf, i + 1, ln, source, report)
+                continue
+            if len(p) > 2:
+                _extra_columns(i + 1, p, source, report)
+        if i in cr_lines and len(p) == 2:
+            cr.add(len(labels))
+        linenos.append(i + 1)
+        paths.append(p[0])
+        labels.append(p[1])
+    report.add_many("blank_line", source.file, blank, "blank line")
+    pf.n_samples = len(lines) - len(blank)
+    _check_paths(pf, report)
+
+
+def _missing_delimiter(pf, lineno, line, source, report):
+    guess = suggest_split(line, source.delimiter)
+    delim = "TAB" if source.delimiter == "\t" else repr(source.delimiter)
+    if guess:
+        pf.repairs[lineno] = guess
+        msg = (f"no {delim} delimiter; looks like '{guess[0]}' + label '{guess[1]}' separated by whitespace "
+               "(upstream IndexError: sample replaced); --fix repairs it")
+    else:
+        msg = f"no {delim} delimiter (upstream IndexError: sample replaced)"
+    report.add("missing_delimiter", msg, file=source.file, line=lineno, text=line)
+
+
+def _extra_columns(lineno, parts, source, report):
+    extra = parts[2:]
+    if all(not x.strip() for x in extra):
+        report.add("extra_columns", "trailing delimiter: an empty extra column (ignored by upstream)",
+                   file=source.file, line=lineno, text=source.delimiter.join(parts), severity="warning")
+    else:
+        report.add("extra_columns", f"{len(parts)} columns: upstream trains label '{parts[1]}' and ignores "
+                   f"{extra!r}", file=source.file, line=lineno, text=source.delimiter.join(parts))
+
+
+def _check_paths(pf, report):
+    """Empty image paths and paths with leading/trailing whitespace do not resolve."""
+    paths = pf.paths
+    empty = [pf.linenos[i] for i, p in enumerate(paths) if not p] if "" in paths else []
+    report.add_many("empty_path", pf.file, empty, "empty image path: upstream opens data_dir itself and fails")
+    if not paths:
+        return
+    from ppexp.experiments.labels.label_checks import as_codes, line_layout
+
+    codes = as_codes(pf.path_blob())
+    starts, lens = line_layout(codes, len(paths))
+    ok = lens > 0
+    edge = np.zeros(len(paths), dtype=bool)
+    edge[ok] = np.isin(codes[starts[ok]], WHITESPACE) | np.isin(codes[starts[ok] + lens[ok] - 1], WHITESPACE)
+    for i in np.flatnonzero(edge).tolist():
+        report.add("edge_whitespace", f"image path {paths[i]!r} has leading/trailing whitespace: upstream looks "
+                   "for exactly that file", file=pf.file, line=pf.linenos[i], text=paths[i], severity="error",
+                   effect="dropped")
+
+
+def read_lmdb(source, report):
+    """Every leaf directory under ``source.file`` as one ParsedFile (upstream's hierarchical LMDB).
+
+    Keys follow upstream: ``num-samples``, ``label-%09d`` and ``image-%09d``, 1-based;
+    the 'line' of a finding is that index.
+    """
+    import dataclasses
+
+    try:
+        import lmdb
+    except ImportError as err:
+        from ppexp.experiments.labels.settings import UsageError
+        raise UsageError("checking LMDBDataSet needs the 'lmdb' package (pip install lmdb)") from err
+    out = []
+    for dirpath, dirnames, _ in sorted(os.walk(source.file.rstrip("/") + "/")):
+        if dirnames:
+            continue
+        out.append(_read_one_lmdb(lmdb, dataclasses.replace(source, file=dirpath.rstrip("/")), report))
+    return out
+
+
+def _read_one_lmdb(lmdb, source, report):
+    from ppexp.experiments.labels.settings import UsageError
+    try:
+        env = lmdb.open(source.file, max_readers=64, readonly=True, lock=False, readahead=False, meminit=False)
+    except lmdb.Error as err:
+        raise UsageError(f"{source.file}: not an LMDB database ({err})") from err
+    pf = ParsedFile(source, lmdb_env=env)
+    with env.begin(write=False) as txn:
+        num = txn.get(b"num-samples")
+        if num is None:
+            raise UsageError(f"{source.file}: LMDB has no 'num-samples' key (not a PaddleOCR recognition LMDB)")
+        n = int(num)
+        pf.n_lines = pf.n_samples = n
+        for i in range(1, n + 1):
+            raw = txn.get(b"label-%09d" % i)
+            if raw is None:
+                report.add("lmdb_missing_key", f"key label-{i:09d} is missing (upstream picks another sample)",
+                           file=source.file, line=i)
+                continue
+            try:
+                label = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                report.add("undecodable_bytes", "label is not valid UTF-8", file=source.file, line=i,
+                           text=raw[:200].decode("utf-8", "backslashreplace"))
+                continue
+            if "\n" in label:
+                report.add("invisible_char", "label contains a newline character", file=source.file, line=i,
+                           text=label)
+                continue
+            pf.linenos.append(i)
+            pf.paths.append(f"image-{i:09d}")
+            pf.labels.append(label)
+    return pf

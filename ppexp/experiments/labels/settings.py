@@ -1,0 +1,199 @@
+"""What to check and with which parameters: from a training config (-c) or CLI options."""
+import os
+from dataclasses import dataclass, field
+
+from ppexp.config import ConfigError, get_config
+from ppexp.utils.character import CharacterDict
+
+DEFAULT_IMAGE_SHAPE = (3, 32, 100)
+RESIZE_OPS = ("RecResizeImg", "SVTRRecResizeImg", "RobustScannerRecResizeImg", "SRNRecResizeImg")
+LIST_DATASETS = ("SimpleDataSet", "MultiScaleDataSet")
+LMDB_DATASETS = ("LMDBDataSet",)
+# Width reduction of the recognition backbones: CTC time steps T = image width // stride.
+BACKBONE_STRIDES = {"MobileNetV3": 4, "ResNet": 4, "ResNetVd": 4, "ResNet_vd": 4, "SVTRNet": 4,
+                    "MobileNetV1Enhance": 8, "PPLCNetV3": 8}
+DEFAULT_STRIDE = 4
+
+
+class UsageError(ValueError):
+    """Bad arguments or missing inputs (exit code 2)."""
+
+
+@dataclass
+class LabelSource:
+    """One label file (or one LMDB directory) of a split."""
+    split: str
+    file: str
+    data_dir: str = ""
+    delimiter: str = "\t"
+    kind: str = "file"                      # 'file' or 'lmdb'
+    image_shape: tuple = DEFAULT_IMAGE_SHAPE
+
+
+@dataclass
+class CheckSettings:
+    sources: list
+    dict_path: str = None
+    use_space_char: bool = False
+    max_text_length: int = 25
+    stride: int = DEFAULT_STRIDE
+    time_steps: int = None                  # explicit T (else width // stride)
+    images: bool = True
+    workers: int = 0                        # 0: os.cpu_count()
+    max_examples: int = 20
+    strict: bool = False
+    max_squash: float = 2.0
+    progress: bool = True
+    fix: str = None
+    json: str = None
+    config_path: str = None
+    backbone: str = None
+    notes: list = field(default_factory=list)
+    _charset: object = None
+
+    @property
+    def charset(self):
+        if self._charset is None:
+            try:
+                self._charset = CharacterDict(self.dict_path, self.use_space_char)
+            except (FileNotFoundError, ValueError) as err:
+                raise UsageError(str(err)) from err
+        return self._charset
+
+    def time_steps_for(self, source):
+        """CTC time steps T for a source's image width."""
+        if self.time_steps:
+            return int(self.time_steps)
+        return max(1, int(source.image_shape[2]) // int(self.stride))
+
+
+def parse_delimiter(text):
+    """'TAB', '\\t', 'SPACE', ',' ... -> the delimiter character(s)."""
+    if text is None:
+        return "\t"
+    named = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "\\s": " "}
+    value = named.get(text.lower(), text)
+    if value == "":
+        raise UsageError("--delimiter must not be empty")
+    return value
+
+
+def parse_image_shape(text):
+    """'3,32,100' -> (3, 32, 100)."""
+    try:
+        shape = tuple(int(v) for v in str(text).replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) <= 0:
+        raise UsageError(f"--image-shape must look like 3,32,100 (C,H,W), got '{text}'")
+    return shape
+
+
+def _image_shape_from_transforms(transforms, default):
+    for op in transforms or []:
+        if isinstance(op, dict) and len(op) == 1:
+            name, params = next(iter(op.items()))
+            if name in RESIZE_OPS and isinstance(params, dict) and params.get("image_shape"):
+                shape = params["image_shape"]
+                if isinstance(shape, (list, tuple)) and len(shape) == 3:
+                    return tuple(int(v) for v in shape)
+    return default
+
+
+def _sources_from_split(config, split, path):
+    section = config.get(split) or {}
+    dataset = section.get("dataset") or {}
+    if not dataset:
+        return []
+    name = dataset.get("name", "SimpleDataSet")
+    shape = _image_shape_from_transforms(dataset.get("transforms"), DEFAULT_IMAGE_SHAPE)
+    data_dir = dataset.get("data_dir") or ""
+    if name in LMDB_DATASETS:
+        dirs = data_dir if isinstance(data_dir, list) else [data_dir]
+        return [LabelSource(split, d, d, kind="lmdb", image_shape=shape) for d in dirs]
+    if name not in LIST_DATASETS:
+        raise UsageError(f"{path}: {split}.dataset.name '{name}' is not supported by check-labels "
+                         f"(supported: {', '.join(LIST_DATASETS + LMDB_DATASETS)})")
+    if isinstance(data_dir, list):
+        raise UsageError(f"{path}: {split}.dataset.data_dir must be one directory for {name}")
+    files = dataset.get("label_file_list") or []
+    files = [files] if isinstance(files, str) else list(files)
+    if not files:
+        raise UsageError(f"{path}: {split}.dataset.label_file_list is empty")
+    delimiter = dataset.get("delimiter", "\t")
+    return [LabelSource(split, f, data_dir, delimiter, image_shape=shape) for f in files]
+
+
+def settings_from_config(path, overrides=None, **cli):
+    """Build CheckSettings from a training config; CLI values (not None) win."""
+    try:
+        config, warnings = get_config(path, overrides)
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
+    glob = config.get("Global") or {}
+    sources = []
+    for split in ("Train", "Eval"):
+        sources += _sources_from_split(config, split, path)
+    if not sources:
+        raise UsageError(f"{path}: neither Train.dataset nor Eval.dataset is configured")
+    backbone = ((config.get("Architecture") or {}).get("Backbone") or {}).get("name")
+    settings = CheckSettings(
+        sources=sources,
+        dict_path=glob.get("character_dict_path") or None,
+        use_space_char=bool(glob.get("use_space_char", False)),
+        max_text_length=int(glob.get("max_text_length", 25)),
+        stride=BACKBONE_STRIDES.get(backbone, DEFAULT_STRIDE),
+        config_path=path,
+        backbone=backbone,
+        notes=list(warnings),
+    )
+    if backbone and backbone not in BACKBONE_STRIDES and cli.get("stride") is None:
+        settings.notes.append(f"backbone '{backbone}' has no known width stride; assuming {DEFAULT_STRIDE} "
+                              "(pass --stride or --time-steps)")
+    return apply_cli(settings, **cli)
+
+
+def apply_cli(settings, label_files=None, eval_label_files=None, data_dir=None, delimiter=None,
+              image_shape=None, **values):
+    """Override settings with explicit CLI values (None means 'not given')."""
+    if label_files or eval_label_files:
+        base = settings.sources[0] if settings.sources else LabelSource("labels", "")
+        settings.sources = (
+            [LabelSource("Train" if settings.config_path or eval_label_files else "labels", f, base.data_dir,
+                         base.delimiter,
+                         image_shape=base.image_shape) for f in label_files or []]
+            + [LabelSource("Eval", f, base.data_dir, base.delimiter, image_shape=base.image_shape)
+               for f in eval_label_files or []])
+    for src in settings.sources:
+        if data_dir is not None:
+            src.data_dir = data_dir
+        if delimiter is not None:
+            src.delimiter = parse_delimiter(delimiter)
+        if image_shape is not None:
+            src.image_shape = parse_image_shape(image_shape)
+    for key, value in values.items():
+        if value is not None:
+            setattr(settings, key, value)
+    return settings
+
+
+def validate(settings):
+    """Raise UsageError for inputs that do not exist or values that make no sense."""
+    if not settings.sources:
+        raise UsageError("nothing to check: pass -c config.yml or --label-file FILE")
+    for src in settings.sources:
+        if src.kind == "lmdb":
+            if not os.path.isdir(src.file):
+                raise UsageError(f"{src.split}: LMDB data_dir '{src.file}' does not exist")
+        elif not os.path.isfile(src.file):
+            raise UsageError(f"{src.split}: label file '{src.file}' does not exist")
+        if settings.images and src.kind == "file" and src.data_dir and not os.path.isdir(src.data_dir):
+            raise UsageError(f"{src.split}: data_dir '{src.data_dir}' does not exist (or pass --no-images)")
+    if settings.max_text_length <= 0:
+        raise UsageError("--max-text-length must be positive")
+    if settings.stride <= 0 or (settings.time_steps is not None and settings.time_steps <= 0):
+        raise UsageError("--stride and --time-steps must be positive")
+    if settings.fix and any(s.kind == "lmdb" for s in settings.sources):
+        raise UsageError("--fix works on label files, not LMDB datasets")
+    settings.charset  # noqa: B018  (loads the dictionary; UsageError if missing)
+    return settings
