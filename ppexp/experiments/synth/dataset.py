@@ -1,0 +1,137 @@
+"""Write a PaddleOCR-format plate dataset: DIR/images/*.jpg, DIR/train.txt, DIR/val.txt.
+
+Plate ``i`` is drawn from ``numpy.random.default_rng([seed, i])`` alone, so a seed
+gives byte-identical images and labels whatever the worker count or chunking.
+The last ``round(num * val_fraction)`` plates form the validation split.
+"""
+import json
+import multiprocessing as mp
+import os
+import time
+from collections import Counter
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ppexp.experiments.synth import fonts
+from ppexp.experiments.synth.charsets import PLATE_DICT_PATH
+from ppexp.experiments.synth.kinds import sample_spec
+from ppexp.experiments.synth.render import (
+    DEFAULT_HEIGHT, DEFAULT_TWO_LINE_RATIO, check_kinds, render_spec, sample_kind,
+)
+
+JPEG_QUALITY = (55, 95)
+
+
+def render_index(seed, i, kinds, two_line_ratio, height, width):
+    """(JPEG bytes, label, kind, two_line) of plate ``i`` for ``seed``."""
+    rng = np.random.default_rng([seed, i])
+    kind, two = sample_kind(rng, kinds, two_line_ratio)
+    spec = sample_spec(rng, kind, two)
+    img = render_spec(rng, spec, height, width)
+    q = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding failed for plate {i}")
+    return buf.tobytes(), spec.label, kind, spec.two_line
+
+
+def _render_chunk(task):
+    out_dir, seed, start, stop, kinds, ratio, height, width, font_list = task
+    fonts.use_fonts(font_list)
+    cpu0, rows = time.process_time(), []
+    for i in range(start, stop):
+        data, label, kind, two = render_index(seed, i, kinds, ratio, height, width)
+        rel = f"images/{i:07d}.jpg"
+        with open(os.path.join(out_dir, rel), "wb") as f:
+            f.write(data)
+        rows.append((i, rel, label, kind, two))
+    return rows, time.process_time() - cpu0
+
+
+def _worker_init():
+    cv2.setNumThreads(1)
+
+
+def _check_args(num, seed, val_fraction, two_line_ratio, height, width):
+    if int(num) < 1:
+        raise ValueError(f"num must be >= 1 (got {num})")
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0 (got {seed})")
+    if not 0.0 <= float(val_fraction) < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1) (got {val_fraction})")
+    if not 0.0 <= float(two_line_ratio) <= 1.0:
+        raise ValueError(f"two_line_ratio must be in [0, 1] (got {two_line_ratio})")
+    if int(height) < 16 or (width is not None and int(width) < 16):
+        raise ValueError(f"height / width must be >= 16 pixels (got {height} / {width})")
+
+
+def _run(tasks, workers, total, progress):
+    pool = None
+    if workers > 1:
+        # Plain fork deadlocks when the parent already runs native threads (OpenCV, Paddle);
+        # the fork server is a clean single-threaded parent with this module preloaded.
+        if "forkserver" in mp.get_all_start_methods():
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload([__name__])
+        else:
+            ctx = mp.get_context("spawn")
+        pool = ctx.Pool(workers, initializer=_worker_init)
+    bar = tqdm(total=total, unit="plate", desc="synth-plates", disable=not progress)
+    rows, cpu = [], 0.0
+    try:
+        results = pool.imap_unordered(_render_chunk, tasks) if pool else map(_render_chunk, tasks)
+        for chunk, seconds in results:
+            rows.extend(chunk)
+            cpu += seconds
+            bar.update(len(chunk))
+    except BaseException:
+        if pool:
+            pool.terminate()
+        raise
+    finally:
+        bar.close()
+        if pool:
+            pool.close()
+            pool.join()
+    return sorted(rows), cpu
+
+
+def _write_labels(path, rows):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(f"{rel}\t{label}\n" for _, rel, label, _, _ in rows)
+
+
+def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
+                     two_line_ratio=DEFAULT_TWO_LINE_RATIO, workers=None, progress=True,
+                     height=DEFAULT_HEIGHT, width=None):
+    """Render ``num`` plates into ``out_dir``; returns a summary dict (counts, timing, files)."""
+    _check_args(num, seed, val_fraction, two_line_ratio, height, width)
+    num, seed, kinds = int(num), int(seed), check_kinds(kinds)
+    font_list = fonts.glyph_cache().fonts    # fail fast (clear font error); workers use the same fonts
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    step = max(8, min(256, num // (workers * 8) or 1))
+    width = None if width is None else int(width)
+    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, font_list)
+             for s in range(0, num, step)]
+    t0 = time.perf_counter()
+    rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress)
+    seconds = time.perf_counter() - t0
+    n_val = int(round(num * float(val_fraction)))
+    train, val = rows[:num - n_val], rows[num - n_val:]
+    files = {"train": os.path.join(out_dir, "train.txt"), "val": os.path.join(out_dir, "val.txt")}
+    _write_labels(files["train"], train)
+    _write_labels(files["val"], val)
+    meta = {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
+            "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
+            "character_dict": "ppexp/dicts/kr_plate_dict.txt",
+            "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
+            "two_line": sum(1 for r in rows if r[4])}
+    with open(os.path.join(out_dir, "synth_meta.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False, indent=1, sort_keys=True)
+    return dict(meta, out_dir=out_dir, train=len(train), val=len(val), workers=workers,
+                seconds=seconds, plates_per_s=num / max(seconds, 1e-9),
+                cpu_seconds=cpu, plates_per_cpu_s=num / max(cpu, 1e-9),
+                train_file=files["train"], val_file=files["val"], dict_path=PLATE_DICT_PATH)

@@ -1,0 +1,147 @@
+"""Nanum fonts found at run time, and a per-process cache of rendered glyph masks.
+
+Glyphs are rendered once per (font, character) with PIL at a large size and
+cropped to their ink; plates then resize them into layout cells (tall, narrow
+cells give the condensed look of plate lettering). ``CACHE = False`` renders every
+glyph from scratch with a freshly loaded font (the benchmark's naive baseline).
+"""
+import os
+import shutil
+import subprocess
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+INSTALL_HINT = "sudo apt-get install fonts-nanum   (Debian/Ubuntu; then re-run)"
+FONT_ENV = "PPEXP_PLATE_FONTS"
+FONT_DIRS = [
+    "/usr/share/fonts/truetype/nanum", "/usr/share/fonts/nanum", "/usr/share/fonts/TTF",
+    "/usr/local/share/fonts", os.path.expanduser("~/.local/share/fonts"), os.path.expanduser("~/.fonts"),
+]
+# Sans faces that resemble plate lettering, with sampling weights.
+PREFERRED = {
+    "NanumGothicBold.ttf": 3.0, "NanumBarunGothicBold.ttf": 3.0, "NanumSquareB.ttf": 2.0,
+    "NanumSquareRoundB.ttf": 1.0, "NanumGothic.ttf": 0.5, "NanumBarunGothic.ttf": 0.5,
+}
+GLYPH_SIZE = 96
+CACHE = True
+
+
+class FontNotFoundError(FileNotFoundError):
+    """No usable Korean (Nanum) font on this machine."""
+
+
+def _fc_list():
+    if not shutil.which("fc-list"):
+        return []
+    try:
+        out = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
+
+
+def find_font_files():
+    """[(path, weight)] of Nanum sans fonts: $PPEXP_PLATE_FONTS, known folders, then fc-list."""
+    env = [p for p in os.environ.get(FONT_ENV, "").split(os.pathsep) if p]
+    if env:
+        missing = [p for p in env if not os.path.isfile(p)]
+        if missing:
+            raise FontNotFoundError(f"${FONT_ENV} names missing font files: {missing}")
+        return [(p, 1.0) for p in env]
+    found = {}
+    for d in FONT_DIRS:
+        for name, w in PREFERRED.items():
+            path = os.path.join(d, name)
+            if name not in found and os.path.isfile(path):
+                found[name] = (path, w)
+    if not found:
+        for path in sorted(_fc_list()):
+            name = os.path.basename(path)
+            if name in PREFERRED and name not in found:
+                found[name] = (path, PREFERRED[name])
+    if not found:
+        raise FontNotFoundError(
+            "synth-plates needs the Korean Nanum fonts (NanumGothic etc.), none found in "
+            f"{FONT_DIRS} or via fc-list. Install them with:\n    {INSTALL_HINT}\n"
+            f"or point ${FONT_ENV} at .ttf files that cover Hangul."
+        )
+    return [found[n] for n in PREFERRED if n in found]
+
+
+def _render(path, ch):
+    font = ImageFont.truetype(path, GLYPH_SIZE)
+    img = Image.new("L", (GLYPH_SIZE * 2, GLYPH_SIZE * 2), 0)
+    ImageDraw.Draw(img).text((GLYPH_SIZE // 2, GLYPH_SIZE // 2), ch, font=font, fill=255)
+    a = np.asarray(img)
+    ys, xs = np.nonzero(a > 8)
+    if len(ys) == 0:
+        raise FontNotFoundError(f"font {path} has no glyph for {ch!r}; use a Nanum font ({INSTALL_HINT})")
+    return np.ascontiguousarray(a[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+
+
+class GlyphCache:
+    """Tight glyph masks per (font index, char), and resized copies per cell size."""
+
+    def __init__(self, fonts):
+        self.fonts = [tuple(f) for f in fonts]
+        self.paths = [p for p, _ in fonts]
+        w = np.array([w for _, w in fonts], dtype=np.float64)
+        self.weights = w / w.sum()
+        self._glyphs, self._fitted = {}, {}
+
+    def glyph(self, font, ch):
+        key = (font, ch)
+        g = self._glyphs.get(key) if CACHE else None
+        if g is None:
+            g = _render(self.paths[font], ch)
+            if CACHE:
+                self._glyphs[key] = g
+        return g
+
+    def warm(self, chars):
+        """Render ``chars`` in every font now (before forking workers, so they share it)."""
+        for font in range(len(self.paths)):
+            for ch in chars:
+                self.glyph(font, ch)
+        return self
+
+    def fitted(self, font, ch, w, h):
+        """uint8 mask of ``ch`` stretched to exactly ``w`` x ``h`` pixels."""
+        key = (font, ch, w, h)
+        m = self._fitted.get(key) if CACHE else None
+        if m is None:
+            g = self.glyph(font, ch)
+            interp = cv2.INTER_AREA if h < g.shape[0] else cv2.INTER_LINEAR
+            m = cv2.resize(g, (max(1, w), max(1, h)), interpolation=interp)
+            if CACHE:
+                if len(self._fitted) > 50000:
+                    self._fitted.clear()
+                self._fitted[key] = m
+        return m
+
+
+_CACHE = None
+
+
+def glyph_cache():
+    """The process-wide ``GlyphCache`` (fonts looked up on first use)."""
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = GlyphCache(find_font_files())
+    return _CACHE
+
+
+def use_fonts(font_list):
+    """Make ``font_list`` ([(path, weight)]) this process's fonts (workers get the parent's)."""
+    global _CACHE
+    font_list = [tuple(f) for f in font_list]
+    if _CACHE is None or _CACHE.fonts != font_list:
+        _CACHE = GlyphCache(font_list)
+    return _CACHE
+
+
+def reset_cache():
+    global _CACHE
+    _CACHE = None

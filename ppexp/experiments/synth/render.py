@@ -1,0 +1,57 @@
+"""One synthetic plate crop: choose a kind, sample its text, draw, place, degrade."""
+import numpy as np
+
+from ppexp.experiments.synth import fonts
+from ppexp.experiments.synth.kinds import (
+    KIND_NAMES, ONE_LINE_WEIGHTS, TWO_LINE_WEIGHTS, sample_spec, supports,
+)
+from ppexp.experiments.synth.plate import draw_plate
+from ppexp.experiments.synth.scene import lighting, place, sensor
+
+# 64 rows keep the small top line of two-line plates legible (about 14 px high).
+DEFAULT_HEIGHT = 64
+# Share of two-line plates: the user's 80k crops held ~25k two-line ones (seed report, exp9).
+DEFAULT_TWO_LINE_RATIO = 0.3
+
+
+def check_kinds(kinds):
+    """Validated tuple of kind names (all kinds when None)."""
+    kinds = tuple(kinds) if kinds else KIND_NAMES
+    bad = [k for k in kinds if k not in KIND_NAMES]
+    if bad:
+        raise ValueError(f"unknown plate kind(s) {bad}; known kinds: {', '.join(KIND_NAMES)}")
+    return kinds
+
+
+def sample_kind(rng, kinds=None, two_line_ratio=DEFAULT_TWO_LINE_RATIO):
+    """(kind, two_line) drawn with the default mix; two-line with probability ``two_line_ratio``."""
+    kinds = check_kinds(kinds)
+    two = rng.random() < two_line_ratio
+    pool = [k for k in kinds if supports(k, two)]
+    if not pool:                                         # e.g. only one-line kinds asked for
+        two = not two
+        pool = [k for k in kinds if supports(k, two)]
+    table = TWO_LINE_WEIGHTS if two else ONE_LINE_WEIGHTS
+    w = np.array([table.get(k, 0.05) for k in pool], np.float64)
+    return pool[int(rng.choice(len(pool), p=w / w.sum()))], two
+
+
+def render_spec(rng, spec, height=DEFAULT_HEIGHT, width=None):
+    """BGR uint8 crop of ``spec`` (``height`` high; natural width unless ``width``)."""
+    cache = fonts.glyph_cache()
+    ph = max(16, int(round(height * (0.85 + 0.25 * rng.random()))))
+    plate = np.clip(draw_plate(rng, spec, ph, cache), 0, 255).astype(np.uint8)
+    img = place(rng, plate, height, width)
+    return sensor(rng, lighting(rng, img), min_height=30 if spec.two_line else 18)
+
+
+def render_plate(rng, kind=None, height=DEFAULT_HEIGHT, width=None, two_line=None):
+    """(BGR uint8 image, label) for one random plate of ``kind`` (random kind when None).
+
+    ``rng`` is a ``numpy.random.Generator``; the same generator state gives the same
+    image. ``two_line`` forces the layout family when the kind has it.
+    """
+    if kind is None:
+        kind, two_line = sample_kind(rng)
+    spec = sample_spec(rng, check_kinds([kind])[0], two_line)
+    return render_spec(rng, spec, height, width), spec.label

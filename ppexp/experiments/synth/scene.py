@@ -1,0 +1,118 @@
+"""Put a flat plate into a camera crop: perspective, rotation, crop jitter, background,
+lighting, low resolution, blur, noise, colour loss and JPEG re-compression.
+
+The crop mimics a detector's axis-aligned box around the (tilted) plate, with
+margins that sometimes cut the frame and sometimes show the car around it.
+"""
+import cv2
+import numpy as np
+
+# car body colours (BGR) seen around plates
+CAR_COLOURS = ((235, 235, 235), (25, 25, 28), (150, 152, 155), (190, 192, 195), (90, 40, 20),
+               (30, 30, 150), (60, 60, 62), (40, 70, 110), (200, 205, 210))
+
+
+def _u(rng, lo, hi):
+    return lo + (hi - lo) * rng.random()
+
+
+def plate_quad(rng, w, h):
+    """Corners (4x2, clockwise from top-left) of a ``w`` x ``h`` plate seen in perspective."""
+    q = np.array([[-w, -h], [w, -h], [w, h], [-w, h]], np.float32) / 2
+    strong = rng.random() < 0.1                         # now and then a steep view
+    yaw, pitch = _u(rng, -0.12, 0.12) * (2 if strong else 1), _u(rng, -0.06, 0.06)
+    q[:, 1] *= 1 + yaw * np.sign(q[:, 0])              # nearer side looks taller
+    q[:, 0] *= 1 + pitch * np.sign(q[:, 1])
+    q += rng.normal(0, 0.015 * h, (4, 2)).astype(np.float32)
+    t = np.deg2rad(_u(rng, -12, 12) if strong else float(np.clip(rng.normal(0, 2.0), -7, 7)))
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]], np.float32)
+    return q @ rot.T
+
+
+def crop_box(rng, quad, h):
+    """Axis-aligned crop around ``quad`` with jittered margins (in plate heights)."""
+    lo, hi = quad.min(0), quad.max(0)
+    if rng.random() < 0.2:                               # loose detector box: car visible
+        m = rng.uniform(0.05, 0.45, 4)
+    else:                                                # tight box, may cut the frame
+        m = rng.uniform(-0.04, 0.1, 4)
+    return lo[0] - m[0] * h, lo[1] - m[1] * h, hi[0] + m[2] * h, hi[1] + m[3] * h
+
+
+def background(rng, H, W):
+    base = np.array(CAR_COLOURS[int(rng.integers(len(CAR_COLOURS)))], np.float32)
+    base += rng.normal(0, 12, 3).astype(np.float32)
+    g = np.linspace(-1, 1, H, dtype=np.float32)[:, None, None] * _u(rng, -0.35, 0.35)
+    img = np.clip(base * (1 + g), 0, 255).astype(np.uint8)
+    img = np.broadcast_to(img, (H, W, 3)).copy()
+    for _ in range(int(rng.integers(0, 3))):             # bumper edges / recess lines
+        y = int(rng.integers(H))
+        v = float(rng.integers(0, 256))
+        cv2.line(img, (0, y), (W, y + int(rng.integers(-2, 3))), (v, v, v), int(rng.integers(1, 4)))
+    return img
+
+
+def place(rng, plate, out_h, out_w=None):
+    """Warp ``plate`` (uint8) into an ``out_h`` x (natural or ``out_w``) crop."""
+    ph, pw = plate.shape[:2]
+    quad = plate_quad(rng, pw, ph)
+    x0, y0, x1, y1 = crop_box(rng, quad, ph)
+    sy = out_h / (y1 - y0)
+    sx = sy * _u(rng, 0.9, 1.1)                          # camera / resize aspect jitter
+    if out_w is None:
+        out_w = max(8, int(round((x1 - x0) * sx)))
+    else:
+        sx = out_w / (x1 - x0)
+    dst = (quad - np.array([x0, y0], np.float32)) * np.array([sx, sy], np.float32)
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    M = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    out = background(rng, out_h, out_w)
+    cv2.warpPerspective(plate, M, (out_w, out_h), dst=out, flags=cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_TRANSPARENT)
+    return out
+
+
+def lighting(rng, img):
+    """Directional light gradient, a shadow edge, colour cast, contrast / brightness."""
+    H, W = img.shape[:2]
+    f = img.astype(np.float32)
+    gx = np.linspace(-1, 1, W, dtype=np.float32)[None, :]
+    gy = np.linspace(-1, 1, H, dtype=np.float32)[:, None]
+    gain = _u(rng, 0.65, 1.2) + _u(rng, -0.3, 0.3) * gx + _u(rng, -0.2, 0.2) * gy
+    if rng.random() < 0.25:                              # hard shadow across the plate
+        a, b = _u(rng, -1, 1), _u(rng, -0.6, 0.6)
+        gain = gain * np.where(gy > a * gx + b, _u(rng, 0.4, 0.8), 1.0).astype(np.float32)
+    cast = 1 + rng.normal(0, 0.04, 3).astype(np.float32)
+    f *= gain[:, :, None] * cast
+    f += _u(rng, -25, 25)
+    if rng.random() < 0.1:                               # overexposed / glare
+        f = f * 1.3 + 20
+    return f
+
+
+def sensor(rng, f, min_height=18):
+    """Low resolution (not below ``min_height`` rows), blur, noise, colour loss, JPEG; returns uint8."""
+    H, W = f.shape[:2]
+    if rng.random() < 0.35:
+        k = min(1.3 + 1.7 * rng.random() ** 1.5, max(1.0, H / min_height))
+        small = cv2.resize(f, (max(4, int(W / k)), max(4, int(H / k))), interpolation=cv2.INTER_AREA)
+        f = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
+    r = rng.random()
+    if r < 0.45:
+        f = cv2.GaussianBlur(f, (0, 0), _u(rng, 0.3, 1.1))
+    elif r < 0.6:
+        n = int(rng.integers(3, 7))
+        k = np.zeros((n, n), np.float32)
+        k[n // 2] = 1.0 / n
+        rot = cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), _u(rng, 0, 180), 1.0)
+        k = cv2.warpAffine(k, rot, (n, n))
+        f = cv2.filter2D(f, -1, k / max(1e-6, k.sum()))
+    if rng.random() < 0.7:
+        f += rng.standard_normal(f.shape, dtype=np.float32) * _u(rng, 1, 9)
+    img = np.clip(f, 0, 255).astype(np.uint8)
+    if rng.random() < 0.12:
+        img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    if rng.random() < 0.3:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 60))])
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return img

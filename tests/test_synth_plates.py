@@ -1,0 +1,160 @@
+"""Synthetic Korean plates: dictionary agreement, kinds, determinism, splits, font errors, CLI."""
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from ppexp import cli
+from ppexp.experiments import synth
+from ppexp.experiments.synth import charsets, fonts, kinds
+from ppexp.experiments.synth.render import sample_kind
+
+
+def _sample_labels(n, seed=0, **kw):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        kind, two = sample_kind(rng, **kw)
+        out.append((kind, kinds.sample_spec(rng, kind, two)))
+    return out
+
+
+def test_dict_file_is_the_pools():
+    lines = charsets.CharacterDict.read_lines(synth.PLATE_DICT_PATH)
+    assert lines == charsets.plate_characters()
+    assert len(lines) == len(set(lines)) and all(len(ch) == 1 for ch in lines)
+    for word in ("외교", "영사", "준", "국", "기", "협정", "대표", "육해공국합", "".join(charsets.REGIONS)):
+        assert all(ch in lines for ch in word), word
+
+
+def test_every_dict_entry_is_reachable_and_nothing_else():
+    seen = set()
+    for _, spec in _sample_labels(8000):
+        seen.update(spec.label)
+    assert seen == set(charsets.plate_characters())
+
+
+def test_labels_round_trip_through_the_character_dict():
+    cd = synth.plate_character_dict()
+    for _, spec in _sample_labels(3000, seed=1):
+        ids = cd.encode(spec.label)
+        assert cd.unknown_chars(spec.label) == []
+        assert cd.decode_ids(ids) == spec.label
+
+
+def test_weights_cover_every_kind():
+    for name in kinds.KIND_NAMES:
+        if kinds.supports(name, True):
+            assert name in kinds.TWO_LINE_WEIGHTS
+        if kinds.supports(name, False):
+            assert name in kinds.ONE_LINE_WEIGHTS
+
+
+CASES = [(k, two) for k in kinds.KIND_NAMES for two in (False, True) if kinds.supports(k, two)]
+
+
+@pytest.mark.parametrize("kind,two_line", CASES)
+def test_each_kind_renders(kind, two_line):
+    for i in range(3):
+        img, label = synth.render_plate(np.random.default_rng([i, 5]), kind, two_line=two_line)
+        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+        assert img.shape[0] == 64 and img.shape[1] >= 16 and img.std() > 3
+        assert synth.kind_regex(kind).match(label), (kind, label)
+
+
+def test_fixed_size_and_same_rng_same_image():
+    a, la = synth.render_plate(np.random.default_rng(7), "old_green", height=48, width=160)
+    b, lb = synth.render_plate(np.random.default_rng(7), "old_green", height=48, width=160)
+    assert a.shape == (48, 160, 3) and la == lb and np.array_equal(a, b)
+
+
+def test_two_line_ratio_is_respected():
+    assert all(s.two_line for _, s in _sample_labels(300, two_line_ratio=1.0))
+    assert not any(s.two_line for _, s in _sample_labels(300, two_line_ratio=0.0))
+    only_private = _sample_labels(50, kinds=["private"], two_line_ratio=1.0)
+    assert {k for k, _ in only_private} == {"private"}
+
+
+def _read_dataset(d):
+    files = {}
+    for name in sorted(os.listdir(os.path.join(d, "images"))):
+        with open(os.path.join(d, "images", name), "rb") as f:
+            files[name] = f.read()
+    with open(os.path.join(d, "train.txt"), "rb") as f, open(os.path.join(d, "val.txt"), "rb") as g:
+        return f.read(), g.read(), files
+
+
+def test_dataset_is_deterministic_for_any_worker_count(tmp_path):
+    a = synth.generate_dataset(str(tmp_path / "a"), 40, seed=3, workers=1, progress=False)
+    synth.generate_dataset(str(tmp_path / "b"), 40, seed=3, workers=2, progress=False)
+    synth.generate_dataset(str(tmp_path / "c"), 40, seed=4, workers=1, progress=False)
+    ra, rb, rc = (_read_dataset(str(tmp_path / n)) for n in "abc")
+    assert ra == rb
+    assert ra[0] != rc[0]
+    assert a["train"] == 36 and a["val"] == 4
+
+
+def test_split_sizes_and_label_format(tmp_path):
+    s = synth.generate_dataset(str(tmp_path), 30, seed=0, val_fraction=0.2, workers=1, progress=False)
+    train = (tmp_path / "train.txt").read_text(encoding="utf-8").splitlines()
+    val = (tmp_path / "val.txt").read_text(encoding="utf-8").splitlines()
+    assert (len(train), len(val)) == (24, 6) == (s["train"], s["val"])
+    cd = synth.plate_character_dict()
+    for line in train + val:
+        rel, label = line.split("\t")
+        assert rel.startswith("images/") and (tmp_path / rel).is_file()
+        assert cd.decode_ids(cd.encode(label)) == label
+    s0 = synth.generate_dataset(str(tmp_path / "z"), 5, val_fraction=0.0, workers=1, progress=False)
+    assert (s0["train"], s0["val"]) == (5, 0) and (tmp_path / "z" / "val.txt").read_text() == ""
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="unknown plate kind"):
+        synth.render_plate(np.random.default_rng(0), "taxi")
+    with pytest.raises(ValueError, match="val_fraction"):
+        synth.generate_dataset("/nonexistent/x", 5, val_fraction=1.5)
+
+
+@pytest.fixture
+def no_fonts(monkeypatch):
+    monkeypatch.delenv(fonts.FONT_ENV, raising=False)
+    monkeypatch.setattr(fonts, "FONT_DIRS", [])
+    monkeypatch.setattr(fonts, "_fc_list", lambda: [])
+    monkeypatch.setattr(fonts, "_CACHE", None)
+
+
+def test_missing_font_gives_the_install_command(no_fonts, tmp_path, capsys):
+    with pytest.raises(synth.FontNotFoundError, match="apt-get install fonts-nanum"):
+        synth.render_plate(np.random.default_rng(0), "private")
+    with pytest.raises(synth.FontNotFoundError, match="apt-get install fonts-nanum"):
+        synth.generate_dataset(str(tmp_path), 3, progress=False)
+    assert cli.main(["synth-plates", "--out", str(tmp_path), "--num", "3"]) == 2
+    assert "apt-get install fonts-nanum" in capsys.readouterr().out
+
+
+def test_cli_writes_the_files(tmp_path, capsys):
+    out = tmp_path / "plates"
+    rc = cli.main(["synth-plates", "--out", str(out), "--num", "12", "--seed", "2", "--workers", "1",
+                   "--val-fraction", "0.25", "--kinds", "private,ev", "diplomatic", "--no-progress"])
+    assert rc == 0 and "train.txt 9" in capsys.readouterr().out
+    lines = (out / "train.txt").read_text(encoding="utf-8").splitlines()
+    lines += (out / "val.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 12 and (out / "synth_meta.json").is_file()
+    regexes = [synth.kind_regex(k) for k in ("private", "ev", "diplomatic")]
+    for line in lines:
+        rel, label = line.split("\t")
+        assert any(r.match(label) for r in regexes), label
+        assert cv2.imread(str(out / rel)).shape[0] == 64
+
+
+def test_real_holdout_labels_lie_in_the_generators_label_space(shared_dir):
+    """Coverage only (no fitting): every real plate label is one some kind can emit."""
+    path = shared_dir / "holdout" / "kr_plates_real" / "labels.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} missing")
+    cd = synth.plate_character_dict()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        label = line.split("\t")[1]
+        assert cd.unknown_chars(label) == [], line
+        assert any(synth.kind_regex(k).match(label) for k in synth.KIND_NAMES), line
