@@ -4,6 +4,7 @@ Stem of three 3x3 convs, a 3x3/2 max pool, four stages whose first block (after
 stage 0) downsamples height only, and a final 2x2 max pool: 32x100 -> 1x25.
 Blocks are registered as ``bb_<stage>_<index>`` like upstream.
 """
+import logging
 import paddle.nn.functional as F
 from paddle import nn
 
@@ -90,8 +91,13 @@ class BottleneckBlock(nn.Layer):
 class ResNet(nn.Layer):
     """Rec ResNet-vd with ``layers`` in 18/34/50/101/152/200."""
 
-    def __init__(self, in_channels=3, layers=50):
+    def __init__(self, in_channels=3, layers=50, disable_se=None):
         super().__init__()
+        if disable_se is not None:
+            # upstream swallows this key silently; users set it believing it matters
+            logging.getLogger("ppexp").warning(
+                "Architecture.Backbone.disable_se=%s has no effect: ResNet-vd has no SE blocks "
+                "(PaddleOCR ignores it too)", disable_se)
         if layers not in DEPTHS:
             raise ValueError(f"ResNet: layers must be one of {sorted(DEPTHS)}, got {layers!r}")
         self.layers = layers
