@@ -13,6 +13,13 @@ COMMANDS = [
     "ppexp.commands.export",
     "ppexp.commands.predict",
     "ppexp.commands.synth_plates",
+    "ppexp.commands.diff",
+    "ppexp.commands.compare",
+    "ppexp.commands.diagnose",
+    "ppexp.commands.report",
+    "ppexp.commands.check_labels",
+    "ppexp.commands.reset",
+    "ppexp.commands.doctor",
 ]
 
 
@@ -24,13 +31,25 @@ def build_parser():
     return parser
 
 
+# Errors that describe a problem with the user's input: printed as one clear line, not a traceback.
+USER_ERRORS = {"ConfigError": 2, "DatasetError": 1, "NonFiniteLoss": 1, "FileNotFoundError": 1,
+               "UnsafeCheckpointError": 1, "FontNotFoundError": 2}
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as err:  # noqa: BLE001 - re-raised unless it is a known user-facing error
+        code = USER_ERRORS.get(type(err).__name__)
+        if code is None:
+            raise
+        print(f"ppexp {args.command}: error: {err}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Two calls, two sides of ``import paddle``:
 Library code and tests never call ``ensure_cpu_runtime``; without it ``init_worker``
 sees a single worker and changes nothing but the thread count.
 """
+import itertools
 import json
 import os
 import signal
@@ -60,8 +61,8 @@ def plan_cpu_parallel(cpu_threads=None, data_parallel="auto", batch_size=None, c
     """Decide workers x threads for ``cpu_threads`` cores.
 
     cpu_threads: cores to use; None/'auto'/0 = all available.
-    data_parallel: 'auto'/True = one worker per core; False/1 = one process with
-      ``cpu_threads`` threads; N = N workers sharing the cores.
+    data_parallel: 'auto'/True = one worker per core (Linux; elsewhere 1); False/1 =
+      one process with ``cpu_threads`` threads; N = N workers sharing the cores.
     batch_size: the GLOBAL batch (Train.loader.batch_size_per_card); split evenly over
       workers, so the number of workers is reduced until it divides the batch and
       each worker keeps >= MIN_WORKER_BATCH samples.
@@ -70,7 +71,8 @@ def plan_cpu_parallel(cpu_threads=None, data_parallel="auto", batch_size=None, c
     """
     avail = available_cores() if cores is None else cores
     total = _as_count(cpu_threads, "cpu_threads", avail)
-    world = min(_as_count(data_parallel, "data_parallel", total), total)
+    auto_world = total if sys.platform.startswith("linux") else 1  # gloo CPU: Linux only
+    world = min(_as_count(data_parallel, "data_parallel", auto_world), total)
     if batch_size is not None:
         batch_size = int(batch_size)
         while world > 1 and (batch_size % world or batch_size // world < MIN_WORKER_BATCH):
@@ -132,6 +134,8 @@ def ensure_cpu_runtime(cpu_threads=None, data_parallel="auto", batch_size=None):
     """Prepare threads / processes; call before importing paddle. Returns the plan.
 
     Idempotent: inside a prepared process (ENV_PLAN set) it only returns the plan.
+    Under an external launcher (PADDLE_TRAINERS_NUM > 1 already set) it starts no
+    workers; this process gets its share of ``cpu_threads`` as threads.
     May not return: re-execs (os.execve) once when LD_PRELOAD must change (or thread
     vars must change after paddle was already imported), or, when the plan has several
     workers, supervises them and calls sys.exit with their exit status.
@@ -139,7 +143,12 @@ def ensure_cpu_runtime(cpu_threads=None, data_parallel="auto", batch_size=None):
     existing = current_plan()
     if existing is not None:
         return existing
-    plan = plan_cpu_parallel(cpu_threads, data_parallel, batch_size)
+    launched = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
+    if launched > 1:  # already one of N ranks (paddle.distributed.launch): share the cores
+        total = _as_count(cpu_threads, "cpu_threads", available_cores())
+        plan = plan_cpu_parallel(max(1, total // launched), False)
+    else:
+        plan = plan_cpu_parallel(cpu_threads, data_parallel, batch_size)
     env = runtime_env(plan)
     if plan["world_size"] > 1:
         sys.exit(supervise_workers(plan, env))
@@ -185,10 +194,12 @@ def supervise_workers(plan, env, argv=None):
     """Run ``argv`` (default: this command line) once per rank; return the exit code.
 
     The first worker to fail stops the others (they would block in a collective).
-    SIGINT/SIGTERM are passed on to the workers.
+    Workers run in their own process group, so a terminal's Ctrl-C reaches them once,
+    through this supervisor, which passes SIGINT/SIGTERM on; they get SIGTERM if the
+    supervisor dies (Linux).
     """
     argv = argv or _command_line()
-    procs = [subprocess.Popen(argv, env=worker_env) for worker_env in worker_envs(plan, env)]
+    procs = []
 
     def forward(signum, _frame):
         for proc in procs:
@@ -197,10 +208,25 @@ def supervise_workers(plan, env, argv=None):
 
     old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        for worker_env in worker_envs(plan, env):
+            procs.append(subprocess.Popen(argv, env=worker_env, preexec_fn=_worker_preexec))
         return _wait_all(procs)
     finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+def _worker_preexec():
+    """In the child before exec: own process group; SIGTERM when the parent dies."""
+    os.setpgid(0, 0)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_all(procs, poll_s=0.2):
@@ -257,3 +283,48 @@ def init_worker():
         if not paddle.distributed.is_initialized():
             paddle.distributed.init_parallel_env()
     return WorkerInfo(rank=rank, world_size=world, threads=threads)
+
+
+_SECTIONS = itertools.count()
+
+
+def _plain(value):
+    """JSON fallback for numpy / paddle scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"on_main: result must be JSON-able, got {type(value).__name__}")
+
+
+def on_main(info, fn, *args, poll_s=0.2, **kwargs):
+    """Run ``fn(*args, **kwargs)`` on rank 0 only; every rank returns its result.
+
+    For evaluation, checkpointing, early-stop decisions: the result (JSON-able, e.g. a
+    metrics dict or a stop flag) reaches all ranks so they take the same branch.
+    Other ranks wait by polling paddle's TCP store, not in a gloo collective, whose
+    fixed 30 s timeout would kill them during a long evaluation. If ``fn`` raises on
+    rank 0, the other ranks raise RuntimeError. All ranks must call ``on_main`` in
+    the same order.
+    """
+    if info.world_size == 1:
+        return fn(*args, **kwargs)
+    from paddle.distributed import collective
+
+    store = collective._default_store
+    key = f"ppexp/on_main/{next(_SECTIONS)}"
+    if info.is_main:
+        try:
+            result = fn(*args, **kwargs)
+            payload = json.dumps({"result": result}, default=_plain)
+        except BaseException as err:
+            store.set(key, json.dumps({"error": f"{type(err).__name__}: {err}"}))
+            store.add(key + "/done", 1)
+            raise
+        store.set(key, payload)
+        store.add(key + "/done", 1)
+        return result
+    while store.add(key + "/done", 0) < 1:
+        time.sleep(poll_s)
+    message = json.loads(bytes(store.get(key)).decode())
+    if "error" in message:
+        raise RuntimeError(f"rank 0 failed in {getattr(fn, '__name__', fn)}: {message['error']}")
+    return message["result"]

@@ -2,6 +2,7 @@
 import logging
 import os
 import sys
+import time
 
 LOG_FORMAT = "[%(asctime)s] ppocr %(levelname)s: %(message)s"
 DATE_FORMAT = "%Y/%m/%d %H:%M:%S"
@@ -37,7 +38,9 @@ class VisualDLLogger:
             from visualdl import LogWriter
 
             os.makedirs(logdir, exist_ok=True)
-            self.writer = LogWriter(logdir=logdir)
+            # VisualDL names files by the second and opens them for overwrite: make the name unique
+            name = f"vdlrecords.{int(time.time())}.{os.getpid()}.log"
+            self.writer = LogWriter(logdir=logdir, file_name=name)
             self.logdir = logdir
 
     def scalars(self, prefix, values, step):

@@ -19,12 +19,13 @@ from ppexp.config import dump_config
 from ppexp.data.loader import build_dataloader
 from ppexp.engine.builder import build_components
 from ppexp.engine.checkpoint import load_checkpoint, load_params_into, save_checkpoint
-from ppexp.engine.controls import AmpControl, EarlyStopping, NonFiniteGuard, eval_schedule
+from ppexp.engine.controls import AmpControl, EarlyStopping, NonFiniteGuard, NonFiniteLoss, eval_schedule
 from ppexp.engine.ema import ModelEMA, swap_weights
 from ppexp.engine.evaluator import evaluate
 from ppexp.engine.loggers import VisualDLLogger
 from ppexp.engine.runtime import capture_rng, restore_rng, set_seed
 from ppexp.engine.stats import TrainingStats
+from ppexp.engine.env_info import write_env_json
 from ppexp.optimizer import build_optimizer
 
 logger = logging.getLogger("ppexp")
@@ -113,6 +114,19 @@ class Trainer:
         self.announce()
         stats = TrainingStats(self.g.get("log_smooth_window", 20))
         self._interrupted = False
+        try:
+            self._fit_epochs(stats)
+        except NonFiniteLoss as err:
+            logger.error("%s", err)  # into train.log and VisualDL, so `ppexp diagnose` sees it
+            self.vdl.scalars("TRAIN", {"loss": float("nan")}, self.state["global_step"] + 1)
+            self.vdl.close()
+            raise
+        best = self.state["best_model_dict"]
+        logger.info("best metric, %s", _fmt_metrics(best))
+        self.vdl.close()
+        return best
+
+    def _fit_epochs(self, stats):
         with _SignalGuard(self):
             epoch, skip = self.resume_position()
             while epoch <= self.epochs:
@@ -126,10 +140,6 @@ class Trainer:
                 if stop:
                     break
                 epoch, skip = epoch + 1, 0
-        best = self.state["best_model_dict"]
-        logger.info("best metric, %s", _fmt_metrics(best))
-        self.vdl.close()
-        return best
 
     def resume_position(self):
         """(epoch, batches to skip) where training continues."""
@@ -312,5 +322,6 @@ def train(config, config_path=None):
     save_dir = config["Global"].get("save_model_dir") or "./output/rec/"
     if paddle.distributed.get_rank() == 0:
         dump_config(config, os.path.join(save_dir, "config.yml"))
+        write_env_json(config, save_dir)
     trainer = Trainer(config)
     return trainer.fit()
