@@ -8,6 +8,9 @@ Chain: DecodeImage (BGR) -> RecAug -> CTCLabelEncode -> RecResizeImg [3, 32, 100
   RecAug all ops 0.4        upstream's default RecAug
   RecAug 0.4 + RandAugment  plus RandAugment(num_ops=2, magnitude=9), as in the seed configs
   ... 2 processes           the same chains through a 2-process multiprocessing Pool over chunks
+  loader, num_workers=0/2   the full Train chain (RecAug all ops 0.4) through ppexp's build_dataloader
+                            (SimpleDataSet on the images written to a temp folder, batch 64, shuffled,
+                            collated to paddle tensors), median of ``--reps`` epochs after a warm-up one
   upstream MLS, tia_prob=1  TIA with ``baseline_warp_mls`` below, a faithful re-expression of
                             upstream's per-node / per-cell Python-loop WarpMLS (on num/10 samples)
 
@@ -15,14 +18,16 @@ and the MLS warp alone (ours vs baseline) on the same control points. cv2 runs s
 "per core" is the one-process figure; samples per CPU-second are printed too because wall figures
 drop when other jobs share the cores.
 
-    .venv/bin/python benchmarks/bench_aug.py [--num 1000] [--reps 5]
+    .venv/bin/python benchmarks/bench_aug.py [--num 1000] [--reps 5] [--loader-only]
 """
 import argparse
+import gc
 import multiprocessing as mp
 import os
 import statistics
 import string
 import sys
+import tempfile
 import time
 
 import cv2
@@ -218,10 +223,99 @@ def warp_micro(reps, h=40, w=105, n=200):
     return res
 
 
+def _cpu_seconds():
+    """CPU seconds of this process and its live children (the loader's workers); Linux /proc."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        pids = [d for d in os.listdir("/proc") if d.isdigit()]
+    except OSError:
+        return total
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def _write_dataset(root, samples):
+    os.makedirs(os.path.join(root, "images"), exist_ok=True)
+    with open(os.path.join(root, "train.txt"), "w", encoding="utf-8") as f:
+        for i, s in enumerate(samples):
+            with open(os.path.join(root, "images", f"{i:05d}.jpg"), "wb") as img:
+                img.write(s["image"])
+            f.write(f"images/{i:05d}.jpg\t{s['label']}\n")
+    return os.path.join(root, "train.txt")
+
+
+def _timed_epoch(loader):
+    """(samples, seconds to the first batch, seconds for the rest, samples after the first batch)."""
+    t0 = time.perf_counter()
+    it = iter(loader)
+    first = int(next(it)[0].shape[0])
+    t1 = time.perf_counter()
+    rest = sum(int(b[0].shape[0]) for b in it)
+    return first + rest, t1 - t0, time.perf_counter() - t1, rest
+
+
+def rate_loader(aug, samples, reps, workers, batch=64):
+    """Medians over ``reps`` epochs (after a warm-up one): samples/s of whole epochs (wall), samples per
+    CPU-second (workers included), steady samples/s after the first batch, seconds to the first batch."""
+    import paddle
+
+    from ppexp.data.loader import build_dataloader
+
+    paddle.set_device("cpu")
+    ops = [{"DecodeImage": {"img_mode": "BGR"}}] + (aug or []) + [
+        {"CTCLabelEncode": None}, {"RecResizeImg": {"image_shape": [3, 32, 100]}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
+    with tempfile.TemporaryDirectory() as root:
+        config = {"Global": dict(GLOBAL), "Train": {
+            "dataset": {"name": "SimpleDataSet", "data_dir": root,
+                        "label_file_list": [_write_dataset(root, samples)], "transforms": ops},
+            "loader": {"batch_size_per_card": batch, "shuffle": True, "drop_last": False, "num_workers": workers}}}
+        loader, _ = build_dataloader(config, "Train", seed=0)
+        res = {"wall": [], "cpu": [], "steady": [], "start": []}
+        for epoch in range(reps + 1):  # epoch 0 warms up (starts the workers)
+            loader.batch_sampler.set_epoch(epoch)
+            c0 = _cpu_seconds()
+            done, start, rest_s, rest = _timed_epoch(loader)
+            cpu = _cpu_seconds() - c0
+            if epoch:
+                res["wall"].append(done / (start + rest_s))
+                res["cpu"].append(done / max(cpu, 1e-9))
+                res["steady"].append(rest / max(rest_s, 1e-9))
+                res["start"].append(start)
+        del loader
+        gc.collect()
+    return {k: statistics.median(v) for k, v in res.items()}, res["wall"]
+
+
+def loader_section(samples, reps, single=None):
+    """Print the loader figures for num_workers 0 and 2."""
+    name = "RecAug all ops 0.4"
+    res = {}
+    for workers in (0, 2):
+        med, runs = rate_loader(CHAINS[name], samples, reps, workers)
+        res[workers] = med
+        print(f"{'loader ' + name:34s} num_workers={workers}: {med['wall']:7.0f}/s wall  {med['cpu']:7.0f}/CPU-s"
+              f"   runs {[round(x) for x in runs]}   after the 1st batch {med['steady']:6.0f}/s, "
+              f"1st batch after {med['start']:.2f} s")
+    print(f"loader num_workers=2 / num_workers=0: {res[2]['wall'] / res[0]['wall']:.2f}x whole epochs, "
+          f"{res[2]['steady'] / res[0]['steady']:.2f}x after the 1st batch"
+          + (f"; num_workers=0 / bare chain: {res[0]['wall'] / single[name][0]:.2f}x" if single else ""))
+    print("  (persistent workers: paddle's DataLoader waits time.sleep(0.5) in _reset at every epoch start)")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--num", type=int, default=1000, help="samples per timed pass (baseline uses num/10)")
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--loader-only", action="store_true", help="only the build_dataloader figures")
     a = p.parse_args(argv)
     cv2.setNumThreads(1)
     np.random.seed(0)
@@ -229,6 +323,9 @@ def main(argv=None):
     sizes = np.array([cv2.imdecode(np.frombuffer(s["image"], np.uint8), 1).shape[:2] for s in samples])
     print(f"cpu cores: {os.cpu_count()}   load avg: {os.getloadavg()[0]:.2f}   samples: {a.num} JPEG word images, "
           f"median {int(np.median(sizes[:, 0]))}x{int(np.median(sizes[:, 1]))} px   reps: {a.reps}   (medians)")
+    if a.loader_only:
+        loader_section(samples, a.reps)
+        return 0
     single = {}
     for name, aug in CHAINS.items():
         wall, cpu, runs = rate_single(aug, samples, a.reps)
@@ -249,6 +346,7 @@ def main(argv=None):
     ours = single["RecAug tia_prob=1"]
     print(f"ratio chain tia_prob=1, ours / upstream MLS : {ours[0] / base_wall:7.1f}x wall  "
           f"{ours[1] / base_cpu:7.1f}x CPU")
+    loader_section(samples, a.reps, single)
     micro = warp_micro(a.reps)
     print(f"MLS distort warp alone (40x105): ours {micro['ours']:.0f} us, upstream loop {micro['baseline']:.0f} us"
           f" -> {micro['baseline'] / micro['ours']:.1f}x")

@@ -20,6 +20,8 @@ COMMANDS = [
     "ppexp.commands.check_labels",
     "ppexp.commands.reset",
     "ppexp.commands.doctor",
+    "ppexp.commands.lmdb",
+    "ppexp.commands.aug_preview",
 ]
 
 
@@ -36,9 +38,13 @@ USER_ERRORS = {"ConfigError": 2, "DatasetError": 1, "NonFiniteLoss": 1, "FileNot
                "UnsafeCheckpointError": 1, "FontNotFoundError": 2}
 
 
-def main(argv=None):
+def main(argv=None, process_entry=None):
+    """Run a sub-command. ``process_entry`` (default: argv is None, i.e. the real command line)
+    allows process-level setup such as re-exec'ing or forking CPU workers; library and test
+    callers passing argv get none of it."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.process_entry = argv is None if process_entry is None else process_entry
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -9,11 +9,30 @@ def add_parser(subparsers):
     return parser
 
 
+def gpu_requested(global_cfg):
+    """use_gpu with a GPU build of paddle installed (checked without importing paddle)."""
+    if not global_cfg.get("use_gpu", False):
+        return False
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version("paddlepaddle-gpu")
+        return True
+    except PackageNotFoundError:
+        return False
+
+
 def run(args):
+    config = load_run_config(args)  # before paddle is imported: the CPU plan may re-exec or fork workers
+    g = config["Global"]
+    if getattr(args, "process_entry", False) and not gpu_requested(g):
+        from ppexp.engine.cpu_setup import ensure_cpu_runtime
+
+        batch = ((config.get("Train") or {}).get("loader") or {}).get("batch_size_per_card")
+        ensure_cpu_runtime(g.get("cpu_threads"), g.get("data_parallel", "auto"), batch_size=batch)
     from ppexp.engine.runtime import prepare_runtime
 
     prepare_runtime()
-    config = load_run_config(args)
     setup_run_logging(config)
     select_device(config)
     from ppexp.engine.trainer import train

@@ -13,7 +13,8 @@ import numpy as np
 class ResumableBatchSampler:
     """Drop-in batch sampler for paddle.io.DataLoader(batch_sampler=...)."""
 
-    def __init__(self, num_samples, batch_size, shuffle=True, drop_last=False, seed=0, rank=0, world_size=1):
+    def __init__(self, num_samples, batch_size, shuffle=True, drop_last=False, seed=0, rank=0, world_size=1,
+                 pad=True):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.num_samples = int(num_samples)
@@ -22,6 +23,7 @@ class ResumableBatchSampler:
         self.drop_last = drop_last
         self.seed = int(seed or 0)
         self.rank, self.world_size = int(rank), int(world_size)
+        self.pad = pad  # False: ranks get unequal shares, no sample repeated (evaluation)
         self.epoch = 1
         self._skip = 0
 
@@ -35,6 +37,8 @@ class ResumableBatchSampler:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
         else:
             order = np.arange(self.num_samples)
+        if self.world_size > 1 and not self.pad:
+            return order[self.rank::self.world_size]
         if self.world_size > 1:
             per_rank = math.ceil(self.num_samples / self.world_size)
             total = per_rank * self.world_size
@@ -51,7 +55,10 @@ class ResumableBatchSampler:
             yield [int(i) for i in batch]
 
     def __len__(self):
-        per_rank = math.ceil(self.num_samples / self.world_size)
+        if self.pad:
+            per_rank = math.ceil(self.num_samples / self.world_size)
+        else:
+            per_rank = len(range(self.rank, self.num_samples, self.world_size))
         if self.drop_last:
             return per_rank // self.batch_size
         return math.ceil(per_rank / self.batch_size)

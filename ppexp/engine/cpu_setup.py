@@ -1,9 +1,9 @@
 """CPU runtime for training: how many worker processes, how many threads each.
 
-Measured on 2 cores (docs/cpu.md): more intra-op threads barely help these small
-CRNNs, but two data-parallel processes (1 thread each, half the batch each,
-gradients all-reduced by paddle's gloo backend) give ~1.8x. So by default every
-core gets its own worker process.
+Measured on 2 cores (docs/cpu.md): a second intra-op thread gives these CRNNs at
+most ~1.1x (0.7x without libiomp5 preloaded), while two data-parallel processes
+(1 thread each, half the batch each, gradients all-reduced by paddle's gloo
+backend) give ~1.8-1.9x. So by default every core gets its own worker process.
 
 Two calls, two sides of ``import paddle``:
 
@@ -13,6 +13,10 @@ Two calls, two sides of ``import paddle``:
   supervisor that starts the workers (same command line) and exits with their status.
 * ``init_worker()`` -- the trainer, after ``import paddle``. Applies the thread count,
   joins the gloo process group when world_size > 1, and returns a ``WorkerInfo``.
+* ``on_main(info, fn)`` -- eval / checkpoint / stop decisions: rank 0 runs ``fn``, all
+  ranks get its result (gloo collectives would time out after 30 s of waiting).
+
+The trainer's full contract, with a minimal loop: docs/cpu.md.
 
 Library code and tests never call ``ensure_cpu_runtime``; without it ``init_worker``
 sees a single worker and changes nothing but the thread count.
@@ -295,15 +299,16 @@ def _plain(value):
     raise TypeError(f"on_main: result must be JSON-able, got {type(value).__name__}")
 
 
-def on_main(info, fn, *args, poll_s=0.2, **kwargs):
+def on_main(info, fn, *args, poll_s=0.05, **kwargs):
     """Run ``fn(*args, **kwargs)`` on rank 0 only; every rank returns its result.
 
     For evaluation, checkpointing, early-stop decisions: the result (JSON-able, e.g. a
     metrics dict or a stop flag) reaches all ranks so they take the same branch.
     Other ranks wait by polling paddle's TCP store, not in a gloo collective, whose
-    fixed 30 s timeout would kill them during a long evaluation. If ``fn`` raises on
-    rank 0, the other ranks raise RuntimeError. All ranks must call ``on_main`` in
-    the same order.
+    fixed 30 s timeout would kill them during a long evaluation. Rank 0 returns only
+    once every rank has read the result (rank 0 hosts the store, so it must not exit
+    first). If ``fn`` raises on rank 0, the other ranks raise RuntimeError. All ranks
+    must call ``on_main`` at the same points, in the same order.
     """
     if info.world_size == 1:
         return fn(*args, **kwargs)
@@ -314,17 +319,26 @@ def on_main(info, fn, *args, poll_s=0.2, **kwargs):
     if info.is_main:
         try:
             result = fn(*args, **kwargs)
-            payload = json.dumps({"result": result}, default=_plain)
+            message = {"result": result}
+            payload = json.dumps(message, default=_plain)
         except BaseException as err:
-            store.set(key, json.dumps({"error": f"{type(err).__name__}: {err}"}))
-            store.add(key + "/done", 1)
+            message = {"error": f"{type(err).__name__}: {err}"}
+            payload = json.dumps(message)
             raise
-        store.set(key, payload)
-        store.add(key + "/done", 1)
+        finally:
+            store.set(key, payload)
+            store.add(key + "/done", 1)
+            _poll(store, key + "/read", info.world_size - 1, poll_s)
         return result
-    while store.add(key + "/done", 0) < 1:
-        time.sleep(poll_s)
+    _poll(store, key + "/done", 1, poll_s)
     message = json.loads(bytes(store.get(key)).decode())
+    store.add(key + "/read", 1)
     if "error" in message:
         raise RuntimeError(f"rank 0 failed in {getattr(fn, '__name__', fn)}: {message['error']}")
     return message["result"]
+
+
+def _poll(store, counter, target, poll_s):
+    """Sleep until the store counter reaches ``target`` (add(..., 0) reads it)."""
+    while store.add(counter, 0) < target:
+        time.sleep(poll_s)

@@ -1,5 +1,4 @@
 """Process-level setup before training: distributed init, seeds, warning filters."""
-import os
 import random
 import warnings
 
@@ -7,14 +6,15 @@ import numpy as np
 
 
 def prepare_runtime(seed=None):
-    """Initialise the parallel environment when launched with several ranks; seed RNGs."""
-    import paddle
+    """Apply the CPU thread plan and join the process group when there are several ranks
+    (ppexp's CPU workers or paddle.distributed.launch); seed RNGs. Returns the WorkerInfo."""
+    from ppexp.engine.cpu_setup import init_worker
 
     warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance")
-    if int(os.environ.get("PADDLE_TRAINERS_NUM", "1")) > 1 and not paddle.distributed.is_initialized():
-        paddle.distributed.init_parallel_env()
+    info = init_worker()
     if seed is not None:
         set_seed(seed)
+    return info
 
 
 def set_seed(seed):

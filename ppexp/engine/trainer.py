@@ -52,6 +52,8 @@ class Trainer:
         self.epochs = int(self.g.get("epoch_num", 1))
         self.steps_per_epoch = len(self.train_loader)
         self.accumulate = max(1, int(self.g.get("accumulate_steps", 1) or 1))
+        # wrapped before the optimizer is built; the bare model is evaluated and saved (same keys)
+        self.train_model = paddle.DataParallel(self.model) if self.world_size > 1 else self.model
         opt_steps = max(1, self.steps_per_epoch // self.accumulate)
         self.optimizer, self.lr_scheduler = build_optimizer(config["Optimizer"], self.epochs, opt_steps, self.model)
         self.amp = AmpControl(self.g, self.model, self.optimizer)
@@ -62,10 +64,6 @@ class Trainer:
         ema_cfg = self.g.get("ema")
         self.ema = ModelEMA(self.model, **ema_cfg) if ema_cfg else None
         self.vdl = VisualDLLogger(os.path.join(self.save_dir, "vdl"), bool(self.g.get("use_visualdl", True)) and self.rank == 0)
-        if self.world_size > 1:
-            self.train_model = paddle.DataParallel(self.model)
-        else:
-            self.train_model = self.model
 
     # ------------------------------------------------------------------ setup
     def restore(self):
@@ -151,19 +149,19 @@ class Trainer:
     def train_epoch(self, epoch, stats, first_idx=0):
         """One pass over the training loader. Returns True to stop training."""
         self.model.train()
-        reader_start, reader_cost, batch_cost, samples = time.time(), 0.0, 0.0, 0
+        reader_start, reader_cost, batch_cost, samples, steps = time.time(), 0.0, 0.0, 0, 0
         for idx, batch in enumerate(self.train_loader, start=first_idx):
             reader_cost += time.time() - reader_start
             step_start = time.time()
             self.train_step(batch, idx, stats, epoch)
             batch_cost += time.time() - step_start
-            samples += batch[0].shape[0]
+            samples, steps = samples + batch[0].shape[0], steps + 1
             self.state["global_step"] += 1
             self.state["step_in_epoch"] = idx + 1
             step = self.state["global_step"]
             if step % int(self.g.get("print_batch_step", 10)) == 0 or idx == self.steps_per_epoch - 1:
-                self.log_train(epoch, stats, reader_cost, batch_cost, samples, idx)
-                reader_cost, batch_cost, samples = 0.0, 0.0, 0
+                self.log_train(epoch, stats, reader_cost, batch_cost, samples, steps)
+                reader_cost, batch_cost, samples, steps = 0.0, 0.0, 0, 0
             if self.should_eval(step) and self.run_eval(epoch):
                 return True
             for callback in self.callbacks:
@@ -199,22 +197,22 @@ class Trainer:
         stats.update(record)
 
     # ------------------------------------------------------------------ logging
-    def log_train(self, epoch, stats, reader_cost, batch_cost, samples, idx):
-        steps = max(1, (idx % int(self.g.get("print_batch_step", 10))) + 1)
-        total_steps = self.epochs * self.steps_per_epoch
+    def log_train(self, epoch, stats, reader_cost, batch_cost, samples, steps):
+        """Upstream's log line over the last ``steps`` steps. Samples and ips count all ranks."""
         done = self.state["global_step"]
-        eta = datetime.timedelta(seconds=int(batch_cost / steps * (total_steps - done))) if steps else 0
-        ips = samples / batch_cost if batch_cost > 0 else 0.0
+        remaining = self.epochs * self.steps_per_epoch - done
+        eta = datetime.timedelta(seconds=int((reader_cost + batch_cost) / steps * remaining))
+        samples *= self.world_size
+        ips = samples / max(1e-9, reader_cost + batch_cost)
         logger.info("epoch: [%d/%d], global_step: %d, %s, avg_reader_cost: %.5f s, avg_batch_cost: %.5f s, "
                     "avg_samples: %.1f, ips: %.5f samples/s, eta: %s", epoch, self.epochs, done, stats.log(),
-                    reader_cost / steps, (reader_cost + batch_cost) / steps, samples / steps,
-                    samples / max(1e-9, reader_cost + batch_cost), eta)
-        scalars = dict(stats.get(), samples_per_sec=ips, epoch=epoch)
-        self.vdl.scalars("TRAIN", scalars, done)
+                    reader_cost / steps, (reader_cost + batch_cost) / steps, samples / steps, ips, eta)
+        self.vdl.scalars("TRAIN", dict(stats.get(), samples_per_sec=ips, epoch=epoch), done)
 
     # ------------------------------------------------------------------ eval
     def should_eval(self, step):
-        if self.eval_loader is None or self.rank != 0:
+        """Every rank evaluates its shard of the Eval set (no rank idles into gloo's 30 s timeout)."""
+        if self.eval_loader is None:
             return False
         start, interval = eval_schedule(self.g.get("eval_batch_step", [0, 2000]))
         return step > start and (step - start) % interval == 0

@@ -32,29 +32,59 @@ def reason_key(text):
 
 
 class DropCounter:
-    """Shared per-reason counters (fork-safe); ``snapshot_and_reset`` per epoch."""
+    """Shared per-reason counters (fork-safe); ``snapshot_and_reset`` per epoch.
+
+    One extra slot after the reasons counts accepted loads, so the dataset can
+    tell what share of the epoch's loads was rejected (``loads``)."""
+
+    OK = len(REASONS)
+    FATAL_BYTES = 4096
 
     def __init__(self):
-        self._counts = mp.Array("q", len(REASONS), lock=True)
+        self._counts = mp.Array("q", len(REASONS) + 1, lock=True)
+        self._fatal = mp.Array("c", self.FATAL_BYTES, lock=True)
+
+    def set_fatal(self, message):
+        """Keep the message of the error that stopped the dataset, for the main process: paddle's
+        DataLoader loses it (its loader thread dies; the main thread sees a killed queue)."""
+        raw = message.encode("utf-8")[: self.FATAL_BYTES - 1]
+        with self._fatal.get_lock():
+            self._fatal.value = raw.decode("utf-8", errors="ignore").encode("utf-8")
+
+    def fatal(self):
+        """The message passed to ``set_fatal`` ('' if none)."""
+        with self._fatal.get_lock():
+            return self._fatal.value.decode("utf-8", errors="replace")
 
     def add(self, reason):
         idx = REASONS.index(reason_key(reason))
         with self._counts.get_lock():
             self._counts[idx] += 1
 
+    def add_ok(self):
+        with self._counts.get_lock():
+            self._counts[self.OK] += 1
+
+    def loads(self):
+        """(loads attempted, loads rejected) since the last reset."""
+        with self._counts.get_lock():
+            dropped = sum(self._counts[: self.OK])
+            return dropped + self._counts[self.OK], dropped
+
     def snapshot(self):
         with self._counts.get_lock():
-            return {r: int(c) for r, c in zip(REASONS, self._counts) if c}
+            return {r: int(c) for r, c in zip(REASONS, self._counts[: self.OK]) if c}
 
     def snapshot_and_reset(self):
         with self._counts.get_lock():
-            out = {r: int(c) for r, c in zip(REASONS, self._counts) if c}
-            for i in range(len(REASONS)):
+            out = {r: int(c) for r, c in zip(REASONS, self._counts[: self.OK]) if c}
+            for i in range(len(self._counts)):
                 self._counts[i] = 0
         return out
 
     def __getstate__(self):
-        return {"_counts": self._counts}
+        return {"_counts": self._counts, "_fatal": self._fatal}
 
     def __setstate__(self, state):
         self._counts = state["_counts"]
+        self._fatal = state["_fatal"]

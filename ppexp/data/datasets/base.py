@@ -2,12 +2,17 @@
 import logging
 
 import numpy as np
-from paddle.io import Dataset
+from paddle.io import Dataset, get_worker_info
 
 from ppexp.data.datasets.accounting import DropCounter
 from ppexp.data.imaug import create_operators, transform
 
 logger = logging.getLogger("ppexp")
+
+# Stop when more than this share of the loads of an epoch are rejected (after a minimum number of
+# loads), even if every single sample still finds a replacement within max_sample_retries.
+MAX_REJECT_FRACTION = 0.5
+MIN_LOADS_FOR_FRACTION = 200
 
 
 class DatasetError(RuntimeError):
@@ -31,18 +36,32 @@ class RecDatasetBase(Dataset):
         self.max_retries = int(self.dataset_config.get("max_sample_retries",
                                                        self.global_config.get("max_sample_retries", 20)))
         self.drops = DropCounter()
-        self.rng = np.random.default_rng(seed)
+        self._rng, self._rng_worker = None, None
+
+    @property
+    def rng(self):
+        """Replacement / ext-data RNG, one stream per DataLoader worker (forked copies would
+        otherwise draw identical replacement indices)."""
+        info = get_worker_info()
+        worker = info.id if info is not None else -1
+        if self._rng is None or self._rng_worker != worker:
+            seed = None if self.seed is None else [int(self.seed), worker + 1]
+            self._rng, self._rng_worker = np.random.default_rng(seed), worker
+        return self._rng
 
     def label_encoder(self):
         """The CTCLabelEncode op of the pipeline (for pre-validation), if any."""
         return next((op for op in self.ops if type(op).__name__ == "CTCLabelEncode"), None)
 
     def get_ext_data(self):
-        """Extra decoded samples for ops such as RecConAug (first ext_op_transform_idx ops)."""
+        """Extra decoded samples for ops such as RecConAug (first ext_op_transform_idx ops).
+        Bounded: gives fewer (RecConAug copes) when the dataset keeps failing."""
         out = []
-        while len(out) < self.ext_data_num:
+        for _ in range(self.ext_data_num * (self.max_retries + 1)):
+            if len(out) >= self.ext_data_num:
+                break
             data = self.load(int(self.rng.integers(len(self))))
-            if data is None:
+            if data is None or "_reject" in data:
                 continue
             data = transform(data, self.ops[: self.ext_op_transform_idx])
             if data is not None:
@@ -69,12 +88,26 @@ class RecDatasetBase(Dataset):
         for _ in range(self.max_retries + 1):
             out, reason = self.try_sample(idx)
             if out is not None:
+                self.drops.add_ok()
                 return out
             self.drops.add(reason)
             tried.append(f"{self.describe(idx)}: {reason}")
+            self.check_reject_fraction(tried)
             # upstream: a random sample in training, the next one in evaluation
             idx = int(self.rng.integers(len(self))) if self.mode == "train" else (idx + 1) % len(self)
-        raise DatasetError(
-            f"{self.mode}: {len(tried)} consecutive samples were rejected; the dataset is mostly unusable. "
-            f"Last failures: {tried[-3:]}. Run `ppexp check-labels -c <config>` to find the cause."
-        )
+        self.fail(f"{self.mode}: {len(tried)} consecutive samples were rejected; the dataset is mostly unusable. "
+                  f"Last failures: {tried[-3:]}. Run `ppexp check-labels -c <config>` to find the cause.")
+
+    def fail(self, message):
+        """Raise DatasetError, keeping the message in shared memory (``drops.fatal()``) for the main process."""
+        logger.error("%s", message)
+        self.drops.set_fatal(message)
+        raise DatasetError(message)
+
+    def check_reject_fraction(self, tried):
+        """DatasetError once most loads of this epoch (across workers) were rejected."""
+        loads, dropped = self.drops.loads()
+        if loads >= MIN_LOADS_FOR_FRACTION and dropped > MAX_REJECT_FRACTION * loads:
+            self.fail(f"{self.mode}: {dropped} of the last {loads} sample loads were rejected "
+                      f"({self.drops.snapshot()}); the dataset is mostly unusable. Last failures: {tried[-3:]}. "
+                      "Run `ppexp check-labels -c <config>` to find the cause.")

@@ -1,0 +1,1 @@
+"""Data tools above the engine: ``lmdb_build`` (``ppexp lmdb``) and ``aug_preview`` (``ppexp aug-preview``)."""
