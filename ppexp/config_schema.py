@@ -21,7 +21,7 @@ GLOBAL = {
     "d2s_train_image_shape": "list", "uniform_output_enabled": "bool", "model_name": "str",
     "use_sync_bn": "bool", "find_unused_parameters": "bool", "eval_with_loss": "bool",
     # ppexp
-    "cpu_threads": "int|str", "data_parallel": "int|str", "early_stopping": "dict", "ema": "dict",
+    "cpu_threads": "int|str", "data_parallel": "int|str|bool", "early_stopping": "dict", "ema": "dict",
     "accumulate_steps": "int", "nan_policy": "str", "progress_bar": "bool", "max_sample_retries": "int",
 }
 

@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 VENV=${PPEXP_VENV:-.venv}
 
 need_apt=()
-ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || need_apt+=(libgomp1)
+ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || ls /usr/lib/*/libgomp.so.1 /usr/lib64/libgomp.so.1 >/dev/null 2>&1 || need_apt+=(libgomp1)
 ls /usr/share/fonts/truetype/nanum/NanumGothic*.ttf >/dev/null 2>&1 || need_apt+=(fonts-nanum)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

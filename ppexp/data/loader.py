@@ -7,6 +7,7 @@ import paddle
 from paddle.io import DataLoader
 
 from ppexp.data.datasets import DATASETS
+from ppexp.data.datasets.base import DatasetError
 from ppexp.data.sampler import ResumableBatchSampler
 
 logger = logging.getLogger("ppexp")
@@ -72,9 +73,49 @@ def build_dataloader(config, mode, seed=None, dataset=None, charset=None):
             f"{mode}: {len(dataset)} samples with batch_size_per_card={batch_size} and drop_last={drop_last} "
             f"give no batch; lower {mode}.loader.batch_size_per_card or set drop_last: False")
     workers = effective_workers(loader_cfg.get("num_workers", 0))
+    if workers == 0:
+        return InProcessLoader(dataset, sampler), dataset
     loader = DataLoader(
         dataset, batch_sampler=sampler, num_workers=workers, return_list=True,
-        use_shared_memory=bool(loader_cfg.get("use_shared_memory", True)) and workers > 0,
-        collate_fn=_collate, persistent_workers=workers > 0,
+        use_shared_memory=bool(loader_cfg.get("use_shared_memory", True)),
+        collate_fn=_collate, persistent_workers=True,
     )
-    return loader, dataset
+    return GuardedLoader(loader, dataset), dataset
+
+
+class InProcessLoader:
+    """num_workers=0: batches built in the calling thread. (paddle's DataLoader uses a
+    background thread even then, and a dataset error kills it while training waits forever.)"""
+
+    def __init__(self, dataset, batch_sampler):
+        self.dataset = dataset
+        self.batch_sampler = batch_sampler
+
+    def __len__(self):
+        return len(self.batch_sampler)
+
+    def __iter__(self):
+        for indices in self.batch_sampler:
+            fields = _collate([self.dataset[i] for i in indices])
+            yield [paddle.to_tensor(f) for f in fields]
+
+
+class GuardedLoader:
+    """paddle's DataLoader with worker failures turned back into the dataset's own error."""
+
+    def __init__(self, loader, dataset):
+        self.loader = loader
+        self.dataset = dataset
+        self.batch_sampler = loader.batch_sampler
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        try:
+            yield from self.loader
+        except (SystemError, RuntimeError) as err:
+            message = self.dataset.drops.fatal()
+            if message:
+                raise DatasetError(message) from err
+            raise

@@ -16,6 +16,7 @@ import numpy as np
 import paddle
 
 from ppexp.config import dump_config
+from ppexp.data.datasets.accounting import REASONS
 from ppexp.data.loader import build_dataloader
 from ppexp.engine.builder import build_components
 from ppexp.engine.checkpoint import load_checkpoint, load_params_into, save_checkpoint
@@ -240,7 +241,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ saving
     def end_epoch(self, epoch):
-        drops = self.train_set.drops.snapshot_and_reset()
+        drops = self.epoch_drops()
         total = sum(drops.values())
         if total:
             logger.warning("dropped samples this epoch: %d (%s); they were replaced by other samples. "
@@ -250,6 +251,16 @@ class Trainer:
         save_step = int(self.g.get("save_epoch_step", 1) or 1)
         if epoch % save_step == 0:
             self.save(f"iter_epoch_{epoch}", epoch)
+
+    def epoch_drops(self):
+        """Replaced samples of this epoch by reason, summed over ranks."""
+        drops = self.train_set.drops.snapshot_and_reset()
+        if self.world_size > 1:
+            reasons = list(REASONS)
+            counts = paddle.to_tensor(np.array([drops.get(r, 0) for r in reasons], dtype="int64"))
+            paddle.distributed.all_reduce(counts)
+            drops = {r: int(c) for r, c in zip(reasons, counts.numpy()) if c}
+        return drops
 
     def save_interrupted(self, epoch):
         """Save ``latest`` mid-epoch with the position to continue from."""
