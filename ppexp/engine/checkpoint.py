@@ -6,6 +6,7 @@ best_model_dict, epoch, global_step, plus ppexp's resume extras).
 All three are written to temporary names, fsync'ed, then renamed, the
 ``.states`` file last, so a crash leaves the previous set or the new one.
 """
+import hashlib
 import logging
 import os
 import pickle
@@ -30,12 +31,14 @@ def _to_numpy_tree(obj):
 
 
 def _write_atomic(path, payload, protocol):
+    """Pickle to ``path.tmpPID`` and fsync; returns (tmp path, sha256 of the bytes)."""
+    data = pickle.dumps(payload, protocol=protocol)
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
-        pickle.dump(payload, f, protocol=protocol)
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    return tmp
+    return tmp, hashlib.sha256(data).hexdigest()
 
 
 def _fsync_dir(path):
@@ -49,22 +52,80 @@ def _fsync_dir(path):
         os.close(fd)
 
 
+EXTS = (".pdparams", ".pdopt", ".states")
+
+
+def _keep_backup(base):
+    """Hard-link the current complete set to ``<prefix>.bak.*`` while the new one is renamed in."""
+    if not all(os.path.exists(base + ext) for ext in EXTS):
+        return False
+    for ext in EXTS:
+        bak = base + ".bak" + ext
+        if os.path.exists(bak):
+            os.remove(bak)
+        os.link(base + ext, bak)
+    return True
+
+
 def save_checkpoint(directory, prefix, model, optimizer, states):
-    """Write ``<directory>/<prefix>.{pdparams,pdopt,states}`` as one set."""
+    """Write ``<directory>/<prefix>.{pdparams,pdopt,states}`` as one set.
+
+    Each file goes to a temporary name and is fsync'ed; the previous set is kept as
+    ``<prefix>.bak.*`` until the new ``.states`` (renamed last, carrying the sha256 of its
+    two partners) is in place. A kill at any moment leaves the new set or the backup
+    loadable; ``load_checkpoint`` tells a torn set by the hashes and falls back.
+    """
     os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, prefix)
     params = _to_numpy_tree(model.state_dict())
     params[STRUCT_KEY] = {k: v.name for k, v in model.state_dict().items()}
     opt_state = _to_numpy_tree(optimizer.state_dict()) if optimizer is not None else {}
-    staged = [
-        (_write_atomic(base + ".pdparams", params, 4), base + ".pdparams"),
-        (_write_atomic(base + ".pdopt", opt_state, 4), base + ".pdopt"),
-        (_write_atomic(base + ".states", dict(states), 2), base + ".states"),
-    ]
-    for tmp, final in staged:
+    tmp_params, sha_params = _write_atomic(base + ".pdparams", params, 4)
+    tmp_opt, sha_opt = _write_atomic(base + ".pdopt", opt_state, 4)
+    states = dict(states, checkpoint_sha256={"pdparams": sha_params, "pdopt": sha_opt})
+    tmp_states, _ = _write_atomic(base + ".states", states, 2)
+    backed_up = _keep_backup(base)
+    for tmp, final in ((tmp_params, base + ".pdparams"), (tmp_opt, base + ".pdopt"), (tmp_states, base + ".states")):
         os.replace(tmp, final)
     _fsync_dir(directory)
+    if backed_up:
+        for ext in EXTS:
+            os.remove(base + ".bak" + ext)
     return base
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_set(prefix):
+    """True when the three files exist and the .states hashes match (or predate hashing)."""
+    if not all(os.path.exists(prefix + ext) for ext in EXTS):
+        return False
+    try:
+        states = safe_load(prefix + ".states")
+    except Exception:  # truncated or foreign: not a usable set
+        return False
+    hashes = states.get("checkpoint_sha256") if isinstance(states, dict) else None
+    if not hashes:
+        return True  # written by upstream PaddleOCR or an older ppexp: nothing to check
+    return hashes.get("pdparams") == _sha256(prefix + ".pdparams") and \
+        hashes.get("pdopt") == _sha256(prefix + ".pdopt")
+
+
+def resolve_checkpoint(prefix):
+    """The prefix to load: ``prefix`` itself, or its ``.bak`` set when a save was interrupted."""
+    if verify_set(prefix):
+        return prefix
+    if verify_set(prefix + ".bak"):
+        logger.warning("%s: the last save was interrupted (files do not match); loading the previous "
+                       "checkpoint %s.bak.*", prefix, prefix)
+        return prefix + ".bak"
+    return prefix
 
 
 def normalize_prefix(path):
@@ -121,7 +182,7 @@ def _remap_optimizer_state(opt_state, saved_names, model):
 
 def load_checkpoint(prefix, model, optimizer=None):
     """Resume from ``prefix``: model, optimizer (+LR scheduler) and the states dict."""
-    prefix = normalize_prefix(prefix)
+    prefix = resolve_checkpoint(normalize_prefix(prefix))
     if not os.path.exists(prefix + ".pdparams"):
         raise FileNotFoundError(
             f"Global.checkpoints: '{prefix}.pdparams' does not exist; point it at a checkpoint prefix "
