@@ -1,5 +1,4 @@
 """SimpleDataSet: label files of ``image_path<delimiter>label`` lines (PaddleOCR format)."""
-import json
 import logging
 import os
 import random
@@ -9,6 +8,7 @@ from ppexp.data.datasets import DATASETS
 from ppexp.data.datasets.accounting import reason_key
 from ppexp.data.datasets.base import DatasetError, RecDatasetBase
 from ppexp.data.imaug.label_ops import check_label
+from ppexp.data.label_lines import parse_image_field
 
 logger = logging.getLogger("ppexp")
 
@@ -22,17 +22,6 @@ def _as_list(value, name, n=None):
     if n is not None and len(items) != n:
         raise DatasetError(f"{name} has {len(items)} entries but label_file_list has {n}")
     return list(items)
-
-
-def parse_image_field(field):
-    """Upstream allows a JSON list of paths as the image field; take the first."""
-    if field.startswith("[") and field.endswith("]"):
-        try:
-            paths = json.loads(field)
-            return paths[0] if paths else field
-        except ValueError:
-            return field
-    return field
 
 
 @DATASETS.register()

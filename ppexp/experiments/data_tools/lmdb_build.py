@@ -7,7 +7,6 @@ takes its first entry). Every image is read and decoded with cv2.imdecode
 unchanged, in label-file order, keys 1-based as upstream's LMDBDataSet reads
 them. What is skipped is counted by reason with file:line examples.
 """
-import json
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ import cv2
 import numpy as np
 
 from ppexp.data.lmdb_writer import write_lmdb
+from ppexp.data.label_lines import parse_image_field
 
 REASONS = ("missing image", "unreadable file", "undecodable image", "malformed line", "empty label")
 MAX_EXAMPLES = 5
@@ -53,17 +53,6 @@ class BuildResult:
         shown = self.examples.setdefault(reason, [])
         if len(shown) < MAX_EXAMPLES:
             shown.append(f"{line.file}:{line.lineno} ({detail})")
-
-
-def parse_image_field(text):
-    """SimpleDataSet's rule (without importing paddle): a JSON list as the path field means its first entry."""
-    if text.startswith("[") and text.endswith("]"):
-        try:
-            paths = json.loads(text)
-            return paths[0] if paths else text
-        except ValueError:
-            return text
-    return text
 
 
 def read_label_file(path, delimiter="\t"):
