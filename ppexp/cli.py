@@ -26,7 +26,8 @@ COMMANDS = [
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="ppexp", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ppexp", description="PaddleOCR-compatible text-recognition training and experiment tools")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in COMMANDS:
         importlib.import_module(mod).add_parser(sub)
