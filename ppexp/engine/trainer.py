@@ -51,6 +51,7 @@ class Trainer:
         if config.get("Eval"):
             self.eval_loader, self.eval_set = build_dataloader(config, "Eval", seed, charset=self.parts.charset)
         self.epochs = int(self.g.get("epoch_num", 1))
+        self.eval_start, self.eval_interval = eval_schedule(self.g.get("eval_batch_step", [0, 2000]))
         self.steps_per_epoch = len(self.train_loader)
         self.accumulate = max(1, int(self.g.get("accumulate_steps", 1) or 1))
         # wrapped before the optimizer is built; the bare model is evaluated and saved (same keys)
@@ -92,7 +93,7 @@ class Trainer:
     def announce(self):
         """Log the plan, and warn when evaluation can never run."""
         total = self.epochs * self.steps_per_epoch
-        start, interval = eval_schedule(self.g.get("eval_batch_step", [0, 2000]))
+        start, interval = self.eval_start, self.eval_interval
         logger.info("train: %d samples, %d steps/epoch, %d epochs, %d steps in total; world size %d",
                     len(self.train_set), self.steps_per_epoch, self.epochs, total, self.world_size)
         if self.eval_loader is not None:
@@ -215,8 +216,7 @@ class Trainer:
         """Every rank evaluates its shard of the Eval set (no rank idles into gloo's 30 s timeout)."""
         if self.eval_loader is None:
             return False
-        start, interval = eval_schedule(self.g.get("eval_batch_step", [0, 2000]))
-        return step > start and (step - start) % interval == 0
+        return step > self.eval_start and (step - self.eval_start) % self.eval_interval == 0
 
     def run_eval(self, epoch):
         """Evaluate, update best (saving best_accuracy), early stopping. True = stop."""

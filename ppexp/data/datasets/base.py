@@ -76,9 +76,8 @@ class RecDatasetBase(Dataset):
                 return None, (data or {}).get("_reject", "other")
             if self.ext_data_num:
                 data["ext_data"] = self.get_ext_data()
-            probe = data
-            out = transform(data, self.ops)
-            return (out, None) if out is not None else (None, probe.get("_reject", "transform error"))
+            out = transform(data, self.ops)  # a rejecting op records its reason in ``data``
+            return (out, None) if out is not None else (None, data.get("_reject", "transform error"))
         except Exception as err:  # a bad sample must not kill the epoch; it is counted and logged
             logger.warning("%s: sample %s failed: %s: %s", self.mode, self.describe(idx), type(err).__name__, err)
             return None, "transform error"

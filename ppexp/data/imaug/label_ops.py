@@ -5,20 +5,26 @@ from ppexp.data.imaug.registry import TRANSFORMS
 from ppexp.utils.character import CharacterDict
 
 
-def check_label(text, charset, max_text_length):
-    """Why upstream's CTCLabelEncode would reject ``text`` (None if accepted).
+def encode_label(text, charset, max_text_length):
+    """(class ids, None) for an accepted label, or (None, why upstream's CTCLabelEncode rejects it).
 
     Upstream rejects empty labels and labels longer than max_text_length
     (counted before unknown characters are dropped), and labels where every
     character is unknown.
     """
     if len(text) == 0:
-        return "empty label"
+        return None, "empty label"
     if len(text) > max_text_length:
-        return f"label longer than max_text_length={max_text_length}"
-    if not charset.encode(text):
-        return "no character of the label is in the dictionary"
-    return None
+        return None, f"label longer than max_text_length={max_text_length}"
+    ids = charset.encode(text)
+    if not ids:
+        return None, "no character of the label is in the dictionary"
+    return ids, None
+
+
+def check_label(text, charset, max_text_length):
+    """Why upstream's CTCLabelEncode would reject ``text`` (None if accepted)."""
+    return encode_label(text, charset, max_text_length)[1]
 
 
 @TRANSFORMS.register()
@@ -34,12 +40,10 @@ class CTCLabelEncode:
         return self.charset.classes
 
     def __call__(self, data):
-        text = data["label"]
-        reason = check_label(text, self.charset, self.max_text_len)
+        ids, reason = encode_label(data["label"], self.charset, self.max_text_len)
         if reason:
             data["_reject"] = reason
             return None
-        ids = self.charset.encode(text)
         data["length"] = np.array(len(ids), dtype=np.int64)
         data["label"] = np.array(ids + [0] * (self.max_text_len - len(ids)), dtype=np.int64)
         ace = np.zeros(len(self.charset.classes), dtype=np.int64)
