@@ -158,3 +158,25 @@ def test_real_holdout_labels_lie_in_the_generators_label_space(shared_dir):
         label = line.split("\t")[1]
         assert cd.unknown_chars(label) == [], line
         assert any(synth.kind_regex(k).match(label) for k in synth.KIND_NAMES), line
+
+
+def test_clean_plates_share_labels_and_are_tight_flat_crops(tmp_path):
+    real = synth.generate_dataset(str(tmp_path / "real"), 12, seed=5, workers=1, progress=False,
+                                  two_line_ratio=0.0, height=48)
+    clean = synth.generate_dataset(str(tmp_path / "clean"), 12, seed=5, workers=1, progress=False,
+                                   two_line_ratio=0.0, height=48, clean=True)
+    ra, ca = _read_dataset(str(tmp_path / "real")), _read_dataset(str(tmp_path / "clean"))
+    assert ra[0] == ca[0] and ra[1] == ca[1]          # same texts for the same seed
+    assert ra[2] != ca[2]
+    assert clean["clean"] is True and real["clean"] is False
+    for name, data in ca[2].items():
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        # the flat plate (maybe in a holder frame) fills the crop: plate-shaped, 2:1 to 5:1
+        assert img.shape[0] == 48 and 1.8 < img.shape[1] / 48 < 5.0, (name, img.shape)
+
+
+def test_cli_clean_flag(tmp_path, capsys):
+    assert cli.main(["synth-plates", "--out", str(tmp_path), "--num", "6", "--clean",
+                     "--workers", "1", "--no-progress"]) == 0
+    import json
+    assert json.loads((tmp_path / "synth_meta.json").read_text(encoding="utf-8"))["clean"] is True

@@ -28,6 +28,9 @@ def add_parser(subparsers):
     p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     p.add_argument("--height", type=int, default=DEFAULT_HEIGHT, help=f"crop height (default {DEFAULT_HEIGHT})")
     p.add_argument("--width", type=int, default=None, help="fixed crop width (default: the plate's own aspect)")
+    p.add_argument("--clean", action="store_true",
+                   help="flat, front-facing, tightly cropped plates without camera effects "
+                        "(a warm-up set for training from scratch)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -41,7 +44,7 @@ def run(args):
         s = generate_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
                              kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
                              workers=args.workers, progress=not args.no_progress,
-                             height=args.height, width=args.width)
+                             height=args.height, width=args.width, clean=args.clean)
     except (FontNotFoundError, ValueError) as err:
         print(f"synth-plates: error: {err}")
         return 2

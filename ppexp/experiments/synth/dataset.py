@@ -24,12 +24,12 @@ from ppexp.experiments.synth.render import (
 JPEG_QUALITY = (55, 95)
 
 
-def render_index(seed, i, kinds, two_line_ratio, height, width):
+def render_index(seed, i, kinds, two_line_ratio, height, width, clean=False):
     """(JPEG bytes, label, kind, two_line) of plate ``i`` for ``seed``."""
     rng = np.random.default_rng([seed, i])
     kind, two = sample_kind(rng, kinds, two_line_ratio)
     spec = sample_spec(rng, kind, two)
-    img = render_spec(rng, spec, height, width)
+    img = render_spec(rng, spec, height, width, clean=clean)
     q = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
     if not ok:
@@ -38,11 +38,11 @@ def render_index(seed, i, kinds, two_line_ratio, height, width):
 
 
 def _render_chunk(task):
-    out_dir, seed, start, stop, kinds, ratio, height, width, font_list = task
+    out_dir, seed, start, stop, kinds, ratio, height, width, clean, font_list = task
     fonts.use_fonts(font_list)
     cpu0, rows = time.process_time(), []
     for i in range(start, stop):
-        data, label, kind, two = render_index(seed, i, kinds, ratio, height, width)
+        data, label, kind, two = render_index(seed, i, kinds, ratio, height, width, clean)
         rel = f"images/{i:07d}.jpg"
         with open(os.path.join(out_dir, rel), "wb") as f:
             f.write(data)
@@ -105,8 +105,11 @@ def _write_labels(path, rows):
 
 def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
                      two_line_ratio=DEFAULT_TWO_LINE_RATIO, workers=None, progress=True,
-                     height=DEFAULT_HEIGHT, width=None):
-    """Render ``num`` plates into ``out_dir``; returns a summary dict (counts, timing, files)."""
+                     height=DEFAULT_HEIGHT, width=None, clean=False):
+    """Render ``num`` plates into ``out_dir``; returns a summary dict (counts, timing, files).
+
+    ``clean`` renders flat, tightly cropped plates without camera effects (see render_spec).
+    """
     _check_args(num, seed, val_fraction, two_line_ratio, height, width)
     num, seed, kinds = int(num), int(seed), check_kinds(kinds)
     font_list = fonts.glyph_cache().fonts    # fail fast (clear font error); workers use the same fonts
@@ -114,7 +117,7 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     step = max(8, min(256, num // (workers * 8) or 1))
     width = None if width is None else int(width)
-    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, font_list)
+    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, bool(clean), font_list)
              for s in range(0, num, step)]
     t0 = time.perf_counter()
     rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress)
@@ -126,6 +129,7 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     _write_labels(files["val"], val)
     meta = {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
             "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
+            "clean": bool(clean),
             "character_dict": "ppexp/dicts/kr_plate_dict.txt",
             "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
             "two_line": sum(1 for r in rows if r[4])}

@@ -1,4 +1,5 @@
 """One synthetic plate crop: choose a kind, sample its text, draw, place, degrade."""
+import cv2
 import numpy as np
 
 from ppexp.experiments.synth import fonts
@@ -36,9 +37,18 @@ def sample_kind(rng, kinds=None, two_line_ratio=DEFAULT_TWO_LINE_RATIO):
     return pool[int(rng.choice(len(pool), p=w / w.sum()))], two
 
 
-def render_spec(rng, spec, height=DEFAULT_HEIGHT, width=None):
-    """BGR uint8 crop of ``spec`` (``height`` high; natural width unless ``width``)."""
+def render_spec(rng, spec, height=DEFAULT_HEIGHT, width=None, clean=False):
+    """BGR uint8 crop of ``spec`` (``height`` high; natural width unless ``width``).
+
+    ``clean``: the flat, front-facing plate, tightly cropped, without camera effects
+    (a warm-up set: CRNNs trained from scratch leave CTC's blank plateau far sooner on it).
+    """
     cache = fonts.glyph_cache()
+    if clean:
+        plate = np.clip(draw_plate(rng, spec, height, cache), 0, 255).astype(np.uint8)
+        h, w = plate.shape[:2]                           # a plate-holder frame may add a rim
+        size = (int(width) if width is not None else max(8, round(w * height / h)), height)
+        return cv2.resize(plate, size, interpolation=cv2.INTER_AREA)
     ph = max(16, int(round(height * (0.85 + 0.25 * rng.random()))))
     plate = np.clip(draw_plate(rng, spec, ph, cache), 0, 255).astype(np.uint8)
     img = place(rng, plate, height, width)
