@@ -1,7 +1,11 @@
 """SequenceEncoder neck: feature map [B, C, 1, W] -> sequence [B, W, C'] (PaddleOCR necks/rnn)."""
+import difflib
+import inspect
+
 from paddle import nn
 
 from ppexp.modeling.param_attrs import uniform_decay_attrs
+from ppexp.modeling.necks.svtr import EncoderWithSVTR
 from ppexp.modeling.registry import NECKS
 
 
@@ -48,25 +52,49 @@ class EncoderWithFC(nn.Layer):
 ENCODERS = {"fc": EncoderWithFC, "rnn": EncoderWithRNN}
 
 
+def _svtr_encoder(in_channels, options):
+    """EncoderWithSVTR(in_channels, **options); an unknown option names the accepted ones."""
+    accepted = [n for n in inspect.signature(EncoderWithSVTR.__init__).parameters if n not in ("self", "in_channels")]
+    for key in options:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"Architecture.Neck: encoder_type svtr has no option '{key}'.{hint} "
+                             f"Accepted: {', '.join(accepted)}")
+    return EncoderWithSVTR(in_channels, **options)
+
+
 @NECKS.register()
 class SequenceEncoder(nn.Layer):
-    """Im2Seq followed by an optional encoder: ``encoder_type`` reshape | fc | rnn."""
+    """Im2Seq plus an optional encoder: ``encoder_type`` reshape | fc | rnn | svtr.
 
-    def __init__(self, in_channels, encoder_type, hidden_size=48):
+    fc and rnn run on the sequence (after Im2Seq); svtr runs on the feature map (before it).
+    ``svtr_options`` are EncoderWithSVTR's keyword options (dims, depth, hidden_dims, ...).
+    """
+
+    def __init__(self, in_channels, encoder_type, hidden_size=48, **svtr_options):
         super().__init__()
         self.encoder_reshape = Im2Seq(in_channels)
         self.encoder_type = encoder_type
         self.only_reshape = encoder_type == "reshape"
+        if svtr_options and encoder_type != "svtr":
+            raise ValueError(f"Architecture.Neck: options {sorted(svtr_options)} apply to encoder_type svtr "
+                             f"only (this neck is '{encoder_type}'); remove them")
         if self.only_reshape:
             self.out_channels = in_channels
             return
-        if encoder_type not in ENCODERS:
-            known = ", ".join(["reshape", *sorted(ENCODERS)])
+        if encoder_type == "svtr":
+            self.encoder = _svtr_encoder(in_channels, svtr_options)
+        elif encoder_type in ENCODERS:
+            self.encoder = ENCODERS[encoder_type](in_channels, hidden_size)
+        else:
+            known = ", ".join(["reshape", *sorted(ENCODERS), "svtr"])
             raise ValueError(
                 f"SequenceEncoder: unknown encoder_type '{encoder_type}'; known: {known}")
-        self.encoder = ENCODERS[encoder_type](in_channels, hidden_size)
         self.out_channels = self.encoder.out_channels
 
     def forward(self, x):
+        if self.encoder_type == "svtr":
+            return self.encoder_reshape(self.encoder(x))
         x = self.encoder_reshape(x)
         return x if self.only_reshape else self.encoder(x)
