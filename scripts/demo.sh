@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick start #1: set up, then run the whole pipeline on the embedded default (synthetic Korean plates), on CPU:
-#   synth-plates -> check-labels -> train plates_demo -> eval -> predict -> diagnose/report.
-# Environment knobs: DEMO_NUM (plates, default 6000), DEMO_EPOCHS (default from the config), DEMO_OUT.
+#   synth-plates -> check-labels -> train (warm-up on clean plates, then realistic plates) -> eval -> predict
+#   -> diagnose/report.
+# Environment knobs: DEMO_NUM (realistic plates, default 8000), DEMO_EPOCHS (realistic stage, default from the
+# config), DEMO_WARMUP_EPOCHS (clean stage), DEMO_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,23 +12,38 @@ PPEXP=".venv/bin/ppexp"
 DATA=./train_data/kr_plates
 RUN=${DEMO_OUT:-./output/rec/plates_demo}
 CFG=configs/rec/plates_demo.yml
+WARM_DATA=./train_data/kr_plates_clean
+WARM_RUN=${RUN%/}_warmup
+WARM_CFG=configs/rec/plates_demo_warmup.yml
 OPTS=(-o "Global.save_model_dir=$RUN")
 [ -n "${DEMO_EPOCHS:-}" ] && OPTS+=("Global.epoch_num=$DEMO_EPOCHS")
+WARM_OPTS=(-o "Global.save_model_dir=$WARM_RUN")
+[ -n "${DEMO_WARMUP_EPOCHS:-}" ] && WARM_OPTS+=("Global.epoch_num=$DEMO_WARMUP_EPOCHS")
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
-step "1/6 synthetic plates -> $DATA"
-if [ ! -f "$DATA/val.txt" ]; then
-  $PPEXP synth-plates --out "$DATA" --num "${DEMO_NUM:-6000}" --seed 0 --val-fraction 0.1
-else
-  echo "reusing $DATA (delete it to regenerate)"
-fi
+step "1/6 synthetic plates -> $DATA (realistic) and $WARM_DATA (clean, flat, single-line: the warm-up)"
+# make DIR NUM SEED CLEAN: (re)generate unless DIR already holds exactly that set (synth_meta.json says so).
+make() {
+  if [ -f "$1/val.txt" ] && $PY -c "import json,sys; m=json.load(open('$1/synth_meta.json'))
+sys.exit(0 if (m['num'], m['seed'], m['clean'], m['two_line_ratio']) == ($2, $3, $4, 0.0) else 1)" 2>/dev/null; then
+    echo "reusing $1 (the same plate set; delete it to regenerate)"
+  else
+    [ -f "$1/val.txt" ] && echo "$1 holds a different plate set: regenerating it (its label files are rewritten)"
+    local flags=(); [ "$4" = True ] && flags=(--clean)
+    $PPEXP synth-plates --out "$1" --num "$2" --seed "$3" --val-fraction 0.1 --two-line-ratio 0 "${flags[@]}"
+  fi
+}
+make "$DATA" "${DEMO_NUM:-8000}" 0 False
+make "$WARM_DATA" 2400 1 True
 
 step "2/6 check-labels (the round trip every label must survive)"
+$PPEXP check-labels -c "$WARM_CFG" --no-progress
 $PPEXP check-labels -c "$CFG" --no-progress
 
-step "3/6 train $CFG"
-$PPEXP train -c "$CFG" "${OPTS[@]}"
+step "3/6 train: warm-up $WARM_CFG, then $CFG from its weights"
+$PPEXP train -c "$WARM_CFG" "${WARM_OPTS[@]}"
+$PPEXP train -c "$CFG" "${OPTS[@]}" "Global.pretrained_model=$WARM_RUN/latest"
 
 step "4/6 eval best_accuracy on the synthetic val set"
 $PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" --show 8

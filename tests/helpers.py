@@ -13,6 +13,14 @@ def make_toy_set(root, n_train=320, n_val=64, seed=0):
     return root
 
 
+def make_digit_set(root, n_train, n_val):
+    """A few generated digit strings (every digit is in every dictionary); returns root as str."""
+    root = str(root)
+    make_word_dataset(root, n_train, seed=0, alphabet="0123456789", min_len=4, max_len=7, name="train.txt")
+    make_word_dataset(root, n_val, seed=1, alphabet="0123456789", min_len=4, max_len=7, name="val.txt")
+    return root
+
+
 def data_overrides(root, out_dir):
     return [
         f"Global.save_model_dir={out_dir}",

@@ -12,9 +12,8 @@ import re
 import numpy as np
 import pytest
 
-from helpers import data_overrides
+from helpers import data_overrides, make_digit_set
 from ppexp.config import get_config
-from ppexp.utils.toy_data import make_word_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO, "configs", "rec")
@@ -133,10 +132,7 @@ def test_header_and_shared_settings(name):
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     """A few generated digit strings (every digit is in the plate dictionary)."""
-    root = str(tmp_path_factory.mktemp("seed_digits"))
-    make_word_dataset(root, 6, seed=0, alphabet="0123456789", min_len=4, max_len=7, name="train.txt")
-    make_word_dataset(root, 2, seed=1, alphabet="0123456789", min_len=4, max_len=7, name="val.txt")
-    return root
+    return make_digit_set(tmp_path_factory.mktemp("seed_digits"), 6, 2)
 
 
 @pytest.mark.parametrize("name", SERIES)
