@@ -14,6 +14,7 @@ EXPECTED = {
     "overfitting": ["overfitting"],              # exp4 / exp11
     "gap": ["generalization_gap"],               # exp6: 13 points
     "dead_pipeline": ["dead_pipeline"],          # exp7: loss flat, acc 0
+    "blank_plateau": ["blank_plateau"],          # plates_demo + BiLSTM from scratch: empty predictions
     "plateau": ["plateau"],                      # exp6 / exp10: best unchanged
     "lr_collapse": ["lr_collapse"],              # exp12 -> exp13: min_lr too low
     "nan": ["nan"],
@@ -75,6 +76,17 @@ def test_suppression_dead_pipeline_hides_stalled_and_plateau(runs):
     run = read_run(runs["dead_pipeline", "vdl"])
     # with dead_pipeline disabled the explained symptoms show up
     assert {"stalled"} <= {f.rule for f in diagnose(run, disable=("dead_pipeline",))}
+
+
+def test_blank_plateau_advice_and_what_it_hides(runs):
+    run = read_run(runs["blank_plateau", "vdl"])
+    (finding,) = diagnose(run)
+    assert finding.evidence["encoder_type"] == "rnn" and finding.evidence["loss_first"] > 2 * finding.evidence["loss_late"]
+    for words in ("check-labels", "Global.pretrained_model", "BiLSTM"):
+        assert words in finding.suggestion
+    # the symptoms it explains show up when it is disabled; a run that reads something never gets it
+    assert "dead_pipeline" in {f.rule for f in diagnose(run, disable=("blank_plateau",))}
+    assert "blank_plateau" not in {f.rule for f in diagnose(read_run(runs["stalled", "vdl"]))}
 
 
 def test_empty_run_is_no_data(tmp_path):

@@ -11,6 +11,9 @@ eval_never_ran      error    training steps were logged but no eval metric (eval
 dead_pipeline       error    after ``dead_after_steps``: acc never above ``dead_acc_max`` (train and eval)
                              and loss fell less than ``dead_loss_drop`` (relative) between the 5-20% and
                              the last 10% of the steps
+blank_plateau       warning  after ``blank_after_steps``: acc and norm_edit_dis (train and eval) never above
+                             ``blank_ned_max`` although the loss fell by ``blank_loss_drop`` (relative) from
+                             its first values: the model emits only CTC blanks (empty predictions)
 stalled             warning  after ``stall_after_steps``: train acc (eval acc if no train acc) never
                              reached ``stall_acc_floor``
 overfitting         warning  >= ``overfit_evals`` evals after the best one, their mean is
@@ -30,7 +33,8 @@ dropped_samples     warning  more than ``dropped_share_max`` of the samples were
 
 A finding hides those its cause explains (:data:`SUPPRESSES`): nan hides dead_pipeline,
 stalled, overfitting, generalization_gap, plateau and lr_collapse; dead_pipeline hides
-stalled, generalization_gap and plateau; stalled, overfitting and lr_collapse hide plateau.
+stalled, generalization_gap and plateau; blank_plateau (its advice starts with check-labels) hides
+dead_pipeline, stalled and plateau; stalled, overfitting and lr_collapse hide plateau.
 """
 import dataclasses
 import math
@@ -43,6 +47,9 @@ from ppexp.experiments.analysis.tables import fmt_value
 
 @dataclasses.dataclass
 class Thresholds:
+    blank_after_steps: int = 300
+    blank_ned_max: float = 0.05
+    blank_loss_drop: float = 0.5
     stall_after_steps: int = 2000
     stall_acc_floor: float = 0.05
     dead_after_steps: int = 500
@@ -78,13 +85,15 @@ class Thresholds:
 
 
 SEVERITY = {"no_data": "error", "nan": "error", "eval_never_ran": "error", "dead_pipeline": "error",
-            "stalled": "warning", "overfitting": "warning", "generalization_gap": "warning",
+            "blank_plateau": "warning", "stalled": "warning", "overfitting": "warning", "generalization_gap": "warning",
             "plateau": "info", "lr_collapse": "warning", "long_warmup": "warning", "dropped_samples": "warning"}
 RULES = tuple(SEVERITY)
 SUPPRESSES = {
     "no_data": RULES,
-    "nan": ("dead_pipeline", "stalled", "overfitting", "generalization_gap", "plateau", "lr_collapse"),
+    "nan": ("dead_pipeline", "blank_plateau", "stalled", "overfitting", "generalization_gap", "plateau",
+            "lr_collapse"),
     "dead_pipeline": ("stalled", "generalization_gap", "plateau"),
+    "blank_plateau": ("dead_pipeline", "stalled", "plateau"),
     "stalled": ("plateau",),
     "overfitting": ("plateau",),
     "lr_collapse": ("plateau",),
@@ -111,6 +120,8 @@ class _Ctx:
         self.metric = f"EVAL/{run.main_indicator}"
         self.ev = _finite(run.get(self.metric))
         self.train_acc = _finite(run.get("TRAIN/acc"))
+        self.train_ned = _finite(run.get("TRAIN/norm_edit_dis"))
+        self.eval_ned = _finite(run.get("EVAL/norm_edit_dis"))
         self.loss = _finite(run.get("TRAIN/loss"))
         self.last = run.last_step() or 0
         self.summary = run.summary()
@@ -226,6 +237,34 @@ def rule_dead_pipeline(c):
                    "'label' and 'length' (KeepKeys). exp7 looked exactly like this.",
                    {"steps": c.last, "acc_max": _r(acc_max), "loss_early": _r(early), "loss_late": _r(late),
                     "loss_drop": _r(drop), "dropped_share": _r(share)})
+
+
+def rule_blank_plateau(c):
+    th = c.th
+    scores = [s for s in (c.train_acc, c.ev, c.train_ned, c.eval_ned) if s is not None]
+    if c.loss is None or c.last < th.blank_after_steps or len(c.loss) < 4 or not scores:
+        return None
+    after = [s.between(th.blank_after_steps, None) for s in scores]
+    if any(len(s) == 0 for s in after) or max(float(np.max(s.values)) for s in after) > th.blank_ned_max:
+        return None
+    first = float(np.max(c.loss.values[:3]))  # the loss at the first log steps, before the blank prior is learnt
+    late = _median_between(c.loss, 0.9 * c.last, None)
+    if late is None or first <= 0 or (first - late) / first < th.blank_loss_drop:
+        return None  # a loss that never fell is dead_pipeline's case, not the blank plateau
+    neck = c.run.section("Architecture").get("Neck") or {}
+    encoder = neck.get("encoder_type")
+    rnn_tip = (" A fresh BiLSTM neck (encoder_type rnn) is the slowest to leave it: on clean synthetic plates "
+               "encoder_type reshape left it by ~200 steps, the BiLSTM was still on it at 500.") \
+        if encoder == "rnn" else ""
+    return Finding("blank_plateau", "", f"by {c.where(c.last)} the model still predicts empty strings (acc and "
+                   f"norm_edit_dis <= {th.blank_ned_max} after step {th.blank_after_steps}) while the loss fell "
+                   f"{first:.4g} -> {late:.4g}: it has learnt CTC's all-blank output and nothing else yet",
+                   "First run `ppexp check-labels -c <config>`; if the labels are clean this is CTC's blank plateau. "
+                   "Warm up on easier images (e.g. `ppexp synth-plates --clean`) or start from trained weights, "
+                   "then load them with Global.pretrained_model; avoid heavy augmentation and long lr decay until "
+                   f"it leaves the plateau.{rnn_tip} Measurements: docs/plates_convergence.md.",
+                   {"after_steps": th.blank_after_steps, "loss_first": _r(first), "loss_late": _r(late),
+                    "encoder_type": encoder, "last_step": c.last})
 
 
 def rule_stalled(c):
@@ -436,7 +475,8 @@ def rule_dropped_samples(c):
 
 RULE_FUNCS = {
     "no_data": rule_no_data, "nan": rule_nan, "eval_never_ran": rule_eval_never_ran,
-    "dead_pipeline": rule_dead_pipeline, "stalled": rule_stalled, "overfitting": rule_overfitting,
+    "dead_pipeline": rule_dead_pipeline, "blank_plateau": rule_blank_plateau, "stalled": rule_stalled,
+    "overfitting": rule_overfitting,
     "generalization_gap": rule_generalization_gap, "plateau": rule_plateau, "lr_collapse": rule_lr_collapse,
     "long_warmup": rule_long_warmup, "dropped_samples": rule_dropped_samples,
 }

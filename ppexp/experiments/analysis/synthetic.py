@@ -9,6 +9,8 @@ an upstream-format ``train.log``. Patterns (seed experiment in brackets):
 - ``overfitting``      eval acc peaks mid-run then falls while train acc rises; eval loss rises (exp4, exp11)
 - ``gap``              train acc 0.80 vs eval acc 0.665 (exp6)
 - ``dead_pipeline``    loss flat, acc 0, norm_edit_dis 0.5 (exp7)
+- ``blank_plateau``    loss 110 -> 22 in the first steps, then ~flat; acc 0 and norm_edit_dis ~0 (empty
+                       predictions): CTC's all-blank plateau (plates_demo with a BiLSTM, from scratch)
 - ``plateau``          best eval acc unchanged for the second half (exp6, exp10)
 - ``lr_collapse``      lr decays to ~0 before mid-run while acc was still rising (exp12 -> exp13)
 - ``nan``              loss becomes NaN at 60% and the run stops
@@ -22,7 +24,7 @@ import struct
 
 import numpy as np
 
-PATTERNS = ("healthy", "stalled", "overfitting", "gap", "dead_pipeline", "plateau", "lr_collapse", "nan",
+PATTERNS = ("healthy", "stalled", "overfitting", "gap", "dead_pipeline", "blank_plateau", "plateau", "lr_collapse", "nan",
             "eval_never_ran", "long_warmup", "dropped_samples")
 START = datetime.datetime(2026, 1, 1).timestamp()
 
@@ -53,6 +55,9 @@ def _train_curves(pattern, t, rng):
     elif pattern == "dead_pipeline":
         loss = np.where(t < 0.02, 45 - 1000 * t, 25) + noise(0.2)
         acc = np.zeros_like(t)
+    elif pattern == "blank_plateau":
+        loss = 90 * np.exp(-200 * t) + 22.5 - 0.5 * t + noise(0.1)
+        acc = np.zeros_like(t)
     elif pattern == "plateau":
         acc = 0.90 * _sat(t, 10) + noise(0.001)
     elif pattern == "lr_collapse":
@@ -61,6 +66,8 @@ def _train_curves(pattern, t, rng):
     ned = 0.3 + 0.68 * np.clip(acc, 0, 1)
     if pattern == "dead_pipeline":
         ned = 0.5 * _sat(t, 50)
+    elif pattern == "blank_plateau":
+        ned = np.abs(noise(0.002))
     return {"lr": lr, "loss": loss, "acc": np.clip(acc, 0, 1), "norm_edit_dis": np.clip(ned, 0, 1)}
 
 
@@ -81,11 +88,16 @@ def _eval_curves(pattern, t, rng):
     elif pattern == "dead_pipeline":
         acc = np.zeros_like(t)
         loss = 25 + noise(0.05)
+    elif pattern in ("blank_plateau",):
+        acc = np.zeros_like(t)
+        loss = 22.4 + noise(0.05)
     elif pattern == "plateau":
         acc = 0.84 * np.minimum(_sat(t, 10) / _sat(0.4, 10), 1.0) + noise(0.0003)
     elif pattern == "lr_collapse":
         acc = 0.1 + np.minimum(t, 0.45) / 0.45 * 0.5 + noise(0.001)
     ned = 0.4 + 0.57 * np.clip(acc, 0, 1) / 0.86
+    if pattern == "blank_plateau":
+        ned = np.abs(noise(0.001))
     return {"acc": np.clip(acc, 0, 1), "norm_edit_dis": np.clip(ned, 0, 1), "loss": loss,
             "fps": 300 + noise(5)}
 
