@@ -33,7 +33,7 @@ def clean_label(label, charset):
     return "".join(out).strip()
 
 
-def _legacy_codec(bad):
+def legacy_codec(bad):
     codecs = {_guess_legacy(chunk)[0] for chunk in bad.values()}
     return next(iter(codecs)) if len(codecs) == 1 and None not in codecs and "latin-1" not in codecs else None
 
@@ -42,7 +42,7 @@ def _clean_file(src, charset, drops):
     """[(orig_line, path, label)] for one label file; drops get (file, line, reason, text)."""
     with open(src.file, "rb") as f:
         lines, bad = decode_lines(f.read())
-    legacy = _legacy_codec(bad)
+    legacy = legacy_codec(bad)
     out, seen = [], {}
     for n, line in enumerate(lines, 1):
         if line is None:

@@ -1,7 +1,7 @@
 """Label files in canonical form: UTF-8 without BOM, NFC labels, LF, tab delimiter, stripped fields.
 
 Reuses the label checker's reading (``reader.decode_lines``, ``reader.suggest_split``)
-and cleaning (``fixer.clean_label``, ``fixer._legacy_codec``). Unlike ``check-labels
+and cleaning (``fixer.clean_label``, ``fixer.legacy_codec``). Unlike ``check-labels
 --fix`` this is lossless: only blank lines go; a line that cannot be put in canonical
 form unambiguously (no delimiter and no clear split, extra non-empty columns, bytes
 in no known codec, empty path) is kept as it is and listed, and the validator that
@@ -19,7 +19,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ppexp.experiments.labels.fixer import _legacy_codec, clean_label
+from ppexp.experiments.labels.fixer import legacy_codec, clean_label
 from ppexp.experiments.labels.reader import decode_lines, suggest_split
 
 CANONICAL_DELIMITER = "\t"
@@ -69,7 +69,7 @@ def _fields(line, delimiter, changes):
 def canonicalize(raw, delimiter, charset, out_delimiter=CANONICAL_DELIMITER):
     """Canonical bytes of a label file read with ``delimiter``; see the module docstring."""
     lines, bad, changes = _decode(raw)
-    legacy = _legacy_codec(bad) if bad else None
+    legacy = legacy_codec(bad) if bad else None
     out, kept = [], []
     for n, line in enumerate(lines, 1):
         if line is None:
