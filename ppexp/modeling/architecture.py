@@ -4,14 +4,13 @@ Sub-layer names are upstream's (``backbone``, ``neck``, ``head``), so state_dict
 and checkpoints are interchangeable with PaddleOCR.
 """
 import copy
-import difflib
 import inspect
 
 from paddle import nn
 
 # Importing the part packages registers their classes.
 from ppexp.modeling import backbones, heads, necks  # noqa: F401
-from ppexp.modeling.registry import BACKBONES, HEADS, NECKS, TRANSFORMS
+from ppexp.modeling.registry import BACKBONES, HEADS, NECKS, TRANSFORMS, reject_unknown_options
 
 
 def _accepted_kwargs(cls):
@@ -36,12 +35,7 @@ def build_part(registry, section, cfg):
         raise KeyError(f"{section}.name: {err.args[0]}") from None
     accepted = _accepted_kwargs(cls)
     if accepted is not None:
-        for key in cfg:
-            if key != "name" and key not in accepted:
-                close = difflib.get_close_matches(key, accepted, n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ValueError(f"{section}: {cfg['name']} has no option '{key}'.{hint} "
-                                 f"Accepted: {', '.join(accepted)}")
+        reject_unknown_options(f"{section}: {cfg['name']}", [k for k in cfg if k != "name"], accepted)
     return registry.build(cfg)
 
 

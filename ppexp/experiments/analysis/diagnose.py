@@ -85,8 +85,8 @@ class Thresholds:
 
 
 SEVERITY = {"no_data": "error", "nan": "error", "eval_never_ran": "error", "dead_pipeline": "error",
-            "blank_plateau": "warning", "stalled": "warning", "overfitting": "warning", "generalization_gap": "warning",
-            "plateau": "info", "lr_collapse": "warning", "long_warmup": "warning", "dropped_samples": "warning"}
+            "blank_plateau": "warning", "stalled": "warning", "overfitting": "warning",
+            "generalization_gap": "warning", "plateau": "info", "lr_collapse": "warning", "long_warmup": "warning", "dropped_samples": "warning"}
 RULES = tuple(SEVERITY)
 SUPPRESSES = {
     "no_data": RULES,

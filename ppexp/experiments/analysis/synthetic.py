@@ -24,8 +24,8 @@ import struct
 
 import numpy as np
 
-PATTERNS = ("healthy", "stalled", "overfitting", "gap", "dead_pipeline", "blank_plateau", "plateau", "lr_collapse", "nan",
-            "eval_never_ran", "long_warmup", "dropped_samples")
+PATTERNS = ("healthy", "stalled", "overfitting", "gap", "dead_pipeline", "blank_plateau", "plateau", "lr_collapse",
+            "nan", "eval_never_ran", "long_warmup", "dropped_samples")
 START = datetime.datetime(2026, 1, 1).timestamp()
 
 
@@ -88,7 +88,7 @@ def _eval_curves(pattern, t, rng):
     elif pattern == "dead_pipeline":
         acc = np.zeros_like(t)
         loss = 25 + noise(0.05)
-    elif pattern in ("blank_plateau",):
+    elif pattern == "blank_plateau":
         acc = np.zeros_like(t)
         loss = 22.4 + noise(0.05)
     elif pattern == "plateau":

@@ -1,12 +1,11 @@
 """SequenceEncoder neck: feature map [B, C, 1, W] -> sequence [B, W, C'] (PaddleOCR necks/rnn)."""
-import difflib
 import inspect
 
 from paddle import nn
 
 from ppexp.modeling.param_attrs import uniform_decay_attrs
 from ppexp.modeling.necks.svtr import EncoderWithSVTR
-from ppexp.modeling.registry import NECKS
+from ppexp.modeling.registry import NECKS, reject_unknown_options
 
 
 class Im2Seq(nn.Layer):
@@ -55,12 +54,7 @@ ENCODERS = {"fc": EncoderWithFC, "rnn": EncoderWithRNN}
 def _svtr_encoder(in_channels, options):
     """EncoderWithSVTR(in_channels, **options); an unknown option names the accepted ones."""
     accepted = [n for n in inspect.signature(EncoderWithSVTR.__init__).parameters if n not in ("self", "in_channels")]
-    for key in options:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ValueError(f"Architecture.Neck: encoder_type svtr has no option '{key}'.{hint} "
-                             f"Accepted: {', '.join(accepted)}")
+    reject_unknown_options("Architecture.Neck: encoder_type svtr", options, accepted)
     return EncoderWithSVTR(in_channels, **options)
 
 
