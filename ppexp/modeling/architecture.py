@@ -4,21 +4,12 @@ Sub-layer names are upstream's (``backbone``, ``neck``, ``head``), so state_dict
 and checkpoints are interchangeable with PaddleOCR.
 """
 import copy
-import inspect
 
 from paddle import nn
 
 # Importing the part packages registers their classes.
 from ppexp.modeling import backbones, heads, necks  # noqa: F401
-from ppexp.modeling.registry import BACKBONES, HEADS, NECKS, TRANSFORMS, reject_unknown_options
-
-
-def _accepted_kwargs(cls):
-    """Names accepted by ``cls.__init__``, or None when it takes ``**kwargs``."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return [p.name for p in params if p.name != "self"]
+from ppexp.modeling.registry import BACKBONES, HEADS, NECKS, TRANSFORMS, accepted_kwargs, reject_unknown_options
 
 
 def build_part(registry, section, cfg):
@@ -33,7 +24,7 @@ def build_part(registry, section, cfg):
         cls = registry.get(cfg["name"])
     except KeyError as err:
         raise KeyError(f"{section}.name: {err.args[0]}") from None
-    accepted = _accepted_kwargs(cls)
+    accepted = accepted_kwargs(cls)
     if accepted is not None:
         reject_unknown_options(f"{section}: {cfg['name']}", [k for k in cfg if k != "name"], accepted)
     return registry.build(cfg)

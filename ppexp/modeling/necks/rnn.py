@@ -1,11 +1,9 @@
 """SequenceEncoder neck: feature map [B, C, 1, W] -> sequence [B, W, C'] (PaddleOCR necks/rnn)."""
-import inspect
-
 from paddle import nn
 
 from ppexp.modeling.param_attrs import uniform_decay_attrs
 from ppexp.modeling.necks.svtr import EncoderWithSVTR
-from ppexp.modeling.registry import NECKS, reject_unknown_options
+from ppexp.modeling.registry import NECKS, accepted_kwargs, reject_unknown_options
 
 
 class Im2Seq(nn.Layer):
@@ -53,7 +51,7 @@ ENCODERS = {"fc": EncoderWithFC, "rnn": EncoderWithRNN}
 
 def _svtr_encoder(in_channels, options):
     """EncoderWithSVTR(in_channels, **options); an unknown option names the accepted ones."""
-    accepted = [n for n in inspect.signature(EncoderWithSVTR.__init__).parameters if n not in ("self", "in_channels")]
+    accepted = [n for n in accepted_kwargs(EncoderWithSVTR) if n != "in_channels"]
     reject_unknown_options("Architecture.Neck: encoder_type svtr", options, accepted)
     return EncoderWithSVTR(in_channels, **options)
 
