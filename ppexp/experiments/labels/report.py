@@ -108,7 +108,8 @@ def _header(result, out):
         T = s.time_steps_for(src)
         out.append(f"  {src.split:<6}: {kind}{src.file}  {n:,} samples, data_dir '{src.data_dir}', delimiter "
                    f"{_fmt_delim(src.delimiter)}, image {'x'.join(map(str, src.image_shape))} -> T={T}"
-                   + ("" if s.time_steps else f" (width {src.image_shape[2]} // stride {s.stride})"))
+                   + ("" if s.time_steps else f" (width {src.image_shape[2]} // stride {s.stride}"
+                                                 + (f", x {s.rows} rows)" if s.rows > 1 else ")")))
     for note in result.report.notes:
         out.append(f"  note: {note}")
 

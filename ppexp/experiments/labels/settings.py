@@ -37,7 +37,8 @@ class CheckSettings:
     use_space_char: bool = False
     max_text_length: int = 25
     stride: int = DEFAULT_STRIDE
-    time_steps: int = None                  # explicit T (else width // stride)
+    time_steps: int = None                  # explicit T (else rows * (width // stride))
+    rows: int = 1                           # SequenceEncoder rows: feature-map rows read one after the other
     images: bool = True
     workers: int = 0                        # 0: os.cpu_count()
     max_examples: int = 20
@@ -64,7 +65,7 @@ class CheckSettings:
         """CTC time steps T for a source's image width."""
         if self.time_steps:
             return int(self.time_steps)
-        return max(1, int(source.image_shape[2]) // int(self.stride))
+        return max(1, int(self.rows) * (int(source.image_shape[2]) // int(self.stride)))
 
 
 def parse_delimiter(text):
@@ -143,6 +144,7 @@ def settings_from_config(path, overrides=None, **cli):
         use_space_char=bool(glob.get("use_space_char", False)),
         max_text_length=int(glob.get("max_text_length", 25)),
         stride=BACKBONE_STRIDES.get(backbone, DEFAULT_STRIDE),
+        rows=int(((config.get("Architecture") or {}).get("Neck") or {}).get("rows", 1) or 1),
         config_path=path,
         backbone=backbone,
         notes=list(warnings),

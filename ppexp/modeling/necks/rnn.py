@@ -1,4 +1,11 @@
-"""SequenceEncoder neck: feature map [B, C, 1, W] -> sequence [B, W, C'] (PaddleOCR necks/rnn)."""
+"""SequenceEncoder neck: feature map [B, C, 1, W] -> sequence [B, W, C'] (PaddleOCR necks/rnn).
+
+ppexp extension ``rows: R`` (default 1, upstream's behaviour): the feature map is average-pooled to
+R rows and the rows are read one after the other, top row first ([B, C, R, W] -> [B, R*W, C]). A CTC
+head on it reads a two-line plate's top line before its bottom line without a sequence encoder and
+without cutting the image: the model itself learns which row emits each character.
+"""
+import paddle.nn.functional as F
 from paddle import nn
 
 from ppexp.modeling.param_attrs import uniform_decay_attrs
@@ -7,13 +14,29 @@ from ppexp.modeling.registry import NECKS, accepted_kwargs, reject_unknown_optio
 
 
 class Im2Seq(nn.Layer):
-    """[B, C, 1, W] -> [B, W, C]; the height must already be 1."""
+    """[B, C, 1, W] -> [B, W, C]; the height must already be 1.
 
-    def __init__(self, in_channels):
+    With ``rows`` > 1: [B, C, H, W] -> average-pool to ``rows`` rows -> [B, rows * W, C], row by row
+    (H must be known and a multiple of ``rows``: the input height is fixed, as in every rec config).
+    """
+
+    def __init__(self, in_channels, rows=1):
         super().__init__()
         self.out_channels = in_channels
+        self.rows = int(rows)
 
     def forward(self, x):
+        if self.rows > 1:
+            height = x.shape[2]
+            if height < self.rows or height % self.rows:
+                raise ValueError(
+                    f"SequenceEncoder rows={self.rows} needs a feature map whose height is a multiple of "
+                    f"{self.rows}, got shape {list(x.shape)}; set the input height (RecResizeImg image_shape) "
+                    "and the backbone's height strides to match (e.g. 64 with small_stride [2, 2, 2, 1])")
+            if height != self.rows:
+                k = height // self.rows
+                x = F.avg_pool2d(x, kernel_size=(k, 1), stride=(k, 1))
+            return x.transpose([0, 2, 3, 1]).reshape([0, -1, self.out_channels])
         if x.shape[2] not in (1, -1):  # -1: unknown at to_static time
             raise ValueError(
                 f"Im2Seq needs feature height 1, got shape {list(x.shape)}; "
@@ -64,9 +87,13 @@ class SequenceEncoder(nn.Layer):
     ``svtr_options`` are EncoderWithSVTR's keyword options (dims, depth, hidden_dims, ...).
     """
 
-    def __init__(self, in_channels, encoder_type, hidden_size=48, **svtr_options):
+    def __init__(self, in_channels, encoder_type, hidden_size=48, rows=1, **svtr_options):
         super().__init__()
-        self.encoder_reshape = Im2Seq(in_channels)
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise ValueError(f"Architecture.Neck.rows must be an int >= 1, got {rows!r}")
+        if rows > 1 and encoder_type == "svtr":
+            raise ValueError("Architecture.Neck.rows > 1 is not supported with encoder_type svtr; use reshape, fc or rnn")
+        self.encoder_reshape = Im2Seq(in_channels, rows)
         self.encoder_type = encoder_type
         self.only_reshape = encoder_type == "reshape"
         if svtr_options and encoder_type != "svtr":
