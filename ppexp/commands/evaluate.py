@@ -10,6 +10,13 @@ def add_parser(subparsers):
     parser.add_argument("--json", help="also write the metrics to this JSON file")
     parser.add_argument("--show", type=int, default=0, metavar="N",
                         help="print the first N predictions with their labels")
+    parser.add_argument("--errors", action="store_true",
+                        help="accuracy per plate group (label pattern), every error with its image file, and the "
+                             "most frequent character confusions (also written to --json)")
+    parser.add_argument("--groups", metavar="FILE",
+                        help="image<TAB>group lines (e.g. one-line / two-line) for more accuracy groups; implies --errors")
+    parser.add_argument("--max-errors", type=int, default=100, metavar="N",
+                        help="print at most N errors with --errors (all of them go to --json; default 100)")
     parser.set_defaults(func=run)
     return parser
 
@@ -31,17 +38,38 @@ def run(args):
     loader, dataset = build_dataloader(config, "Eval", charset=parts.charset)
     log = logging.getLogger("ppexp")
     log.info("evaluating %s on %d samples", path, len(dataset))
+    details = bool(args.errors or args.groups)
     result = evaluate(parts.model, loader, parts.post_process, parts.metric, parts.loss,
-                      examples=args.show)
+                      examples=-1 if details else args.show)
     examples = result.pop("examples", [])
-    for pred, label in examples:
+    for pred, label in examples[:args.show]:
         log.info("%s %s | label %s", "OK " if pred == label else "ERR", pred, label)
     drops = dataset.drops.snapshot()
     if drops:
         log.warning("eval samples replaced: %s (run `ppexp check-labels`)", drops)
     for key, value in result.items():
         log.info("%s:%s", key, value)
+    extra = {}
+    if details:
+        extra = _error_details(args, dataset, examples, drops)
+        from ppexp.experiments.analysis.rec_errors import format_error_report
+
+        for line in format_error_report(extra, max_errors=args.max_errors):
+            log.info("%s", line)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(dict(result, weights=path, samples=len(dataset), replaced=drops), f, indent=2)
+            json.dump(dict(result, weights=path, samples=len(dataset), replaced=drops, **extra), f,
+                      indent=2, ensure_ascii=False)
     return 0
+
+
+def _error_details(args, dataset, pairs, drops):
+    """error_report over (file, label, prediction); files are known when every sample was scored as itself."""
+    from ppexp.experiments.analysis.rec_errors import error_report, read_group_file
+
+    files = [None] * len(pairs)
+    samples = getattr(dataset, "samples", None)
+    if samples is not None and not drops and len(samples) == len(pairs):
+        files = [sample[2] for sample in samples]
+    groups = read_group_file(args.groups) if args.groups else None
+    return error_report([(f, label, pred) for f, (pred, label) in zip(files, pairs)], groups)

@@ -7,7 +7,8 @@ import paddle
 
 def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, examples=0):
     """Run the model in eval mode over ``loader``; returns metric dict + loss + fps
-    (+ ``examples``: the first N (prediction, label) pairs when asked)."""
+    (+ ``examples``: the first N (prediction, label) pairs when asked; ``examples=-1``: every pair,
+    in loader order)."""
     model.eval()
     total_time, total_frames, losses, shown = 0.0, 0, [], []
     with paddle.no_grad():
@@ -22,7 +23,7 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, e
             labels = batch[1].numpy() if hasattr(batch[1], "numpy") else batch[1]
             decoded = post_process(preds, labels)
             metric(decoded, batch)
-            if len(shown) < examples:
+            if examples < 0 or len(shown) < examples:
                 shown.extend((p[0], t[0]) for p, t in zip(*decoded))
             if progress is not None:
                 progress.update(1)
@@ -37,7 +38,7 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, e
         result["loss"] = loss_sum / loss_n if loss_n else float("nan")
     result["fps"] = total_frames / total_time if total_time > 0 else 0.0
     if examples:
-        result["examples"] = shown[:examples]
+        result["examples"] = shown if examples < 0 else shown[:examples]
     return result
 
 
