@@ -8,7 +8,15 @@ VENV=${PPEXP_VENV:-.venv}
 
 need_apt=()
 ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || ls /usr/lib/*/libgomp.so.1 /usr/lib64/libgomp.so.1 >/dev/null 2>&1 || need_apt+=(libgomp1)
-ls /usr/share/fonts/truetype/nanum/NanumGothic*.ttf >/dev/null 2>&1 || need_apt+=(fonts-nanum)
+# Korean fonts for the synthetic plates (ppexp/experiments/synth/fonts.py): fonts-nanum is required, the
+# others widen the typeface variety the plate model learns from (all free licences: OFL, GPL-2, BSD-like).
+fontpkgs=(fonts-nanum:/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf
+          fonts-nanum-extra:/usr/share/fonts/truetype/nanum/NanumSquareEB.ttf
+          fonts-unfonts-core:/usr/share/fonts/truetype/unfonts-core/UnDotumBold.ttf
+          fonts-baekmuk:/usr/share/fonts/truetype/baekmuk/hline.ttf
+          fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc
+          fonts-lexi-gulim:/usr/share/fonts/truetype/lexi/LexiGulim.ttf)
+for pf in "${fontpkgs[@]}"; do [ -f "${pf#*:}" ] || need_apt+=("${pf%%:*}"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "[setup] installing ${need_apt[*]} (apt)"

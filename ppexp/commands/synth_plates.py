@@ -31,6 +31,9 @@ def add_parser(subparsers):
     p.add_argument("--clean", action="store_true",
                    help="flat, front-facing, tightly cropped plates without camera effects "
                         "(a warm-up set for training from scratch)")
+    p.add_argument("--clean-ratio", type=float, default=0.0, metavar="R",
+                   help="share of plates drawn clean (--clean's look) inside a realistic set, e.g. 0.2: "
+                        "an easy part that gets a model trained from scratch off CTC's blank plateau")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -44,7 +47,8 @@ def run(args):
         s = generate_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
                              kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
                              workers=args.workers, progress=not args.no_progress,
-                             height=args.height, width=args.width, clean=args.clean)
+                             height=args.height, width=args.width,
+                             clean=True if args.clean else args.clean_ratio)
     except (FontNotFoundError, ValueError) as err:
         print(f"synth-plates: error: {err}")
         return 2

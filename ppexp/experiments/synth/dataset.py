@@ -24,8 +24,18 @@ from ppexp.experiments.synth.render import (
 JPEG_QUALITY = (55, 95)
 
 
+def is_clean(seed, i, clean):
+    """Whether plate ``i`` is drawn clean: ``clean`` is a bool or the share of clean plates (0..1).
+
+    Decided by its own stream ([seed, i, 1]), so a share leaves every plate's text unchanged."""
+    if isinstance(clean, bool) or clean in (0, 1):
+        return bool(clean)
+    return bool(np.random.default_rng([seed, i, 1]).random() < float(clean))
+
+
 def render_index(seed, i, kinds, two_line_ratio, height, width, clean=False):
-    """(JPEG bytes, label, kind, two_line) of plate ``i`` for ``seed``."""
+    """(JPEG bytes, label, kind, two_line) of plate ``i`` for ``seed``; ``clean``: see is_clean."""
+    clean = is_clean(seed, i, clean)
     rng = np.random.default_rng([seed, i])
     kind, two = sample_kind(rng, kinds, two_line_ratio)
     spec = sample_spec(rng, kind, two)
@@ -52,6 +62,15 @@ def _render_chunk(task):
 
 def _worker_init():
     cv2.setNumThreads(1)
+
+
+def _clean_arg(clean):
+    """True / False, or the share of clean plates as a float in (0, 1)."""
+    if isinstance(clean, bool) or float(clean) in (0.0, 1.0):
+        return bool(clean)
+    if not 0.0 < float(clean) < 1.0:
+        raise ValueError(f"clean must be True/False or a share in [0, 1] (got {clean})")
+    return float(clean)
 
 
 def _check_args(num, seed, val_fraction, two_line_ratio, height, width):
@@ -108,7 +127,8 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
                      height=DEFAULT_HEIGHT, width=None, clean=False):
     """Render ``num`` plates into ``out_dir``; returns a summary dict (counts, timing, files).
 
-    ``clean`` renders flat, tightly cropped plates without camera effects (see render_spec).
+    ``clean`` renders flat, tightly cropped plates without camera effects (see render_spec): True for
+    all plates, or a share in (0, 1) drawn per plate (a warm-up mixed into a realistic set).
     """
     _check_args(num, seed, val_fraction, two_line_ratio, height, width)
     num, seed, kinds = int(num), int(seed), check_kinds(kinds)
@@ -117,7 +137,7 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     step = max(8, min(256, num // (workers * 8) or 1))
     width = None if width is None else int(width)
-    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, bool(clean), font_list)
+    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, _clean_arg(clean), font_list)
              for s in range(0, num, step)]
     t0 = time.perf_counter()
     rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress)
@@ -129,7 +149,7 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     _write_labels(files["val"], val)
     meta = {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
             "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
-            "clean": bool(clean),
+            "clean": _clean_arg(clean),
             "character_dict": "ppexp/dicts/kr_plate_dict.txt",
             "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
             "two_line": sum(1 for r in rows if r[4])}

@@ -1,4 +1,4 @@
-"""Nanum fonts found at run time, and a per-process cache of rendered glyph masks.
+"""Korean sans fonts (Nanum and other Debian font packages) found at run time, and a per-process cache of rendered glyph masks.
 
 Glyphs are rendered once per (font, character) with PIL at a large size and
 cropped to their ink; plates then resize them into layout cells (tall, narrow
@@ -13,17 +13,32 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-INSTALL_HINT = "sudo apt-get install fonts-nanum   (Debian/Ubuntu; then re-run)"
+INSTALL_HINT = ("sudo apt-get install fonts-nanum fonts-nanum-extra fonts-unfonts-core fonts-baekmuk "
+                "fonts-noto-cjk fonts-lexi-gulim   (Debian/Ubuntu; only fonts-nanum is required)")
 FONT_ENV = "PPEXP_PLATE_FONTS"
 FONT_DIRS = [
     "/usr/share/fonts/truetype/nanum", "/usr/share/fonts/nanum", "/usr/share/fonts/TTF",
+    "/usr/share/fonts/truetype/unfonts-core", "/usr/share/fonts/truetype/baekmuk",
+    "/usr/share/fonts/truetype/lexi", "/usr/share/fonts/opentype/noto", "/usr/share/fonts/noto-cjk",
     "/usr/local/share/fonts", os.path.expanduser("~/.local/share/fonts"), os.path.expanduser("~/.fonts"),
 ]
-# Sans faces that resemble plate lettering, with sampling weights.
+# Sans (gothic / dotum) faces whose lettering resembles plates, with sampling weights: bold and heavy
+# weights dominate (plate strokes are thick), lighter weights add variety. Packages: fonts-nanum (the
+# only required one), fonts-nanum-extra, fonts-unfonts-core, fonts-baekmuk, fonts-noto-cjk,
+# fonts-lexi-gulim. Serif, brush, pen and display faces are left out: no plate uses them.
 PREFERRED = {
-    "NanumGothicBold.ttf": 3.0, "NanumBarunGothicBold.ttf": 3.0, "NanumSquareB.ttf": 2.0,
-    "NanumSquareRoundB.ttf": 1.0, "NanumGothic.ttf": 0.5, "NanumBarunGothic.ttf": 0.5,
+    "NanumGothicBold.ttf": 2.0, "NanumBarunGothicBold.ttf": 2.0, "NanumSquareB.ttf": 1.5,
+    "NanumSquareRoundB.ttf": 0.7, "NanumGothic.ttf": 0.5, "NanumBarunGothic.ttf": 0.6,
+    "NanumGothicExtraBold.ttf": 1.5, "NanumSquareEB.ttf": 1.0, "NanumSquareR.ttf": 0.4,
+    "NanumSquare_acB.ttf": 1.0, "NanumSquare_acEB.ttf": 0.7, "NanumSquareRoundEB.ttf": 0.4,
+    "NanumGothicCodingBold.ttf": 0.6, "NanumGothicCoding.ttf": 0.3,
+    "UnDotumBold.ttf": 1.5, "UnDotum.ttf": 0.5, "UnGraphicBold.ttf": 1.0, "UnGraphic.ttf": 0.3,
+    "UnDinaruBold.ttf": 0.8, "UnDinaru.ttf": 0.3,
+    "hline.ttf": 1.0, "dotum.ttf": 0.6, "gulim.ttf": 0.4,
+    "NotoSansCJK-Bold.ttc": 2.0, "NotoSansCJK-Regular.ttc": 0.6, "LexiGulim.ttf": 0.5,
 }
+# Font collections: the face index holding the Korean design (Noto Sans CJK: JP, KR, SC, TC, HK).
+TTC_INDEX = {"NotoSansCJK-Bold.ttc": 1, "NotoSansCJK-Regular.ttc": 1}
 GLYPH_SIZE = 96
 CACHE = True
 
@@ -43,7 +58,7 @@ def _fc_list():
 
 
 def find_font_files():
-    """[(path, weight)] of Nanum sans fonts: $PPEXP_PLATE_FONTS, known folders, then fc-list."""
+    """[(path, weight)] of Korean sans fonts: $PPEXP_PLATE_FONTS, known folders, then fc-list."""
     env = [p for p in os.environ.get(FONT_ENV, "").split(os.pathsep) if p]
     if env:
         missing = [p for p in env if not os.path.isfile(p)]
@@ -70,8 +85,12 @@ def find_font_files():
     return [found[n] for n in PREFERRED if n in found]
 
 
+def _load_font(path):
+    return ImageFont.truetype(path, GLYPH_SIZE, index=TTC_INDEX.get(os.path.basename(path), 0))
+
+
 def _render(path, ch):
-    font = ImageFont.truetype(path, GLYPH_SIZE)
+    font = _load_font(path)
     img = Image.new("L", (GLYPH_SIZE * 2, GLYPH_SIZE * 2), 0)
     ImageDraw.Draw(img).text((GLYPH_SIZE // 2, GLYPH_SIZE // 2), ch, font=font, fill=255)
     a = np.asarray(img)

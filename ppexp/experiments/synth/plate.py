@@ -50,7 +50,7 @@ def text_mask(cache, font, cells, shape):
 
 def _background(rng, style, H, W):
     bgs, fg, rim = STYLES[style]
-    bg = np.array(bgs[int(rng.integers(len(bgs)))], np.float32) + rng.normal(0, 6) + rng.normal(0, 2.5, 3).astype(np.float32)
+    bg = np.array(bgs[int(rng.integers(len(bgs)))], np.float32) + rng.normal(0, 10) + rng.normal(0, 5, 3).astype(np.float32)
     grad = np.linspace(-1, 1, H, dtype=np.float32)[:, None, None] * _u(rng, -0.08, 0.08)
     img = np.empty((H, W, 3), np.float32)
     img[:] = bg * (1 + grad)
@@ -134,8 +134,12 @@ def draw_plate(rng, spec, H, cache):
     font = int(rng.choice(len(cache.paths), p=cache.weights))
     cells = LAYOUTS[spec.layout](rng, spec, W, H, left, right)
     mask = text_mask(cache, font, cells, (H, W))
-    if H >= 40 and rng.random() < 0.3:
-        mask = cv2.dilate(mask, np.ones((2, 2), np.uint8)) if rng.random() < 0.6 else cv2.erode(mask, np.ones((2, 2), np.uint8))
+    r = rng.random()
+    if r < 0.45:                            # stroke weight: plate lettering is heavier than most fonts
+        k = max(2, int(round(H * _u(rng, 0.02, 0.06))))
+        mask = cv2.dilate(mask, np.ones((k, k), np.uint8))
+    elif r < 0.6 and H >= 40:
+        mask = cv2.erode(mask, np.ones((2, 2), np.uint8))
     d = max(1, H // 40)
     shade = np.zeros_like(mask)
     shade[d:, d:] = mask[:-d, :-d]

@@ -51,8 +51,8 @@ def render_spec(rng, spec, height=DEFAULT_HEIGHT, width=None, clean=False):
         return cv2.resize(plate, size, interpolation=cv2.INTER_AREA)
     ph = max(16, int(round(height * (0.85 + 0.25 * rng.random()))))
     plate = np.clip(draw_plate(rng, spec, ph, cache), 0, 255).astype(np.uint8)
-    img = place(rng, plate, height, width)
-    return sensor(rng, lighting(rng, img), min_height=30 if spec.two_line else 18)
+    img, plate_rows = place(rng, plate, height, width)
+    return sensor(rng, lighting(rng, img), min_height=24 if spec.two_line else 13, plate_height=plate_rows)
 
 
 def render_plate(rng, kind=None, height=DEFAULT_HEIGHT, width=None, two_line=None):

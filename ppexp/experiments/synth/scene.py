@@ -19,41 +19,63 @@ def _u(rng, lo, hi):
 def plate_quad(rng, w, h):
     """Corners (4x2, clockwise from top-left) of a ``w`` x ``h`` plate seen in perspective."""
     q = np.array([[-w, -h], [w, -h], [w, h], [-w, h]], np.float32) / 2
-    strong = rng.random() < 0.1                         # now and then a steep view
-    yaw, pitch = _u(rng, -0.12, 0.12) * (2 if strong else 1), _u(rng, -0.06, 0.06)
+    strong = rng.random() < 0.15                        # now and then a steep view
+    yaw, pitch = _u(rng, -0.12, 0.12) * (2.5 if strong else 1), _u(rng, -0.06, 0.06)
     q[:, 1] *= 1 + yaw * np.sign(q[:, 0])              # nearer side looks taller
     q[:, 0] *= 1 + pitch * np.sign(q[:, 1])
     q += rng.normal(0, 0.015 * h, (4, 2)).astype(np.float32)
-    t = np.deg2rad(_u(rng, -12, 12) if strong else float(np.clip(rng.normal(0, 2.0), -7, 7)))
+    t = np.deg2rad(_u(rng, -15, 15) if strong else float(np.clip(rng.normal(0, 2.5), -8, 8)))
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]], np.float32)
     return q @ rot.T
 
 
 def crop_box(rng, quad, h):
-    """Axis-aligned crop around ``quad`` with jittered margins (in plate heights)."""
+    """Axis-aligned crop around ``quad`` with jittered margins (in plate heights).
+
+    Detector boxes and hand crops of real photos range from cutting into the plate to showing the
+    bumper and car body around it (real crops' aspect ratio runs from ~1 to ~4.7, median ~2.3), so
+    about half the crops are loose, some very loose.
+    """
     lo, hi = quad.min(0), quad.max(0)
-    if rng.random() < 0.2:                               # loose detector box: car visible
+    r = rng.random()
+    if r < 0.2:                                          # very loose: bumper and body around the plate
+        m = np.array([rng.uniform(0.1, 0.7), rng.uniform(0.2, 1.1), rng.uniform(0.1, 0.7), rng.uniform(0.2, 1.1)])
+    elif r < 0.5:                                        # loose detector box: car visible
         m = rng.uniform(0.05, 0.45, 4)
     else:                                                # tight box, may cut the frame
-        m = rng.uniform(-0.04, 0.1, 4)
+        m = rng.uniform(-0.06, 0.1, 4)
     return lo[0] - m[0] * h, lo[1] - m[1] * h, hi[0] + m[2] * h, hi[1] + m[3] * h
 
 
 def background(rng, H, W):
+    """Car body around the plate: paint with a light gradient, bumper edges, a darker recess, grime."""
     base = np.array(CAR_COLOURS[int(rng.integers(len(CAR_COLOURS)))], np.float32)
-    base += rng.normal(0, 12, 3).astype(np.float32)
+    base += rng.normal(0, 14, 3).astype(np.float32)
     g = np.linspace(-1, 1, H, dtype=np.float32)[:, None, None] * _u(rng, -0.35, 0.35)
     img = np.clip(base * (1 + g), 0, 255).astype(np.uint8)
     img = np.broadcast_to(img, (H, W, 3)).copy()
-    for _ in range(int(rng.integers(0, 3))):             # bumper edges / recess lines
+    if rng.random() < 0.5:                               # the plate recess / holder: a darker box
+        v = _u(rng, 0.3, 0.8)
+        x0, x1 = sorted(rng.integers(0, max(2, W), 2))
+        y0, y1 = sorted(rng.integers(0, max(2, H), 2))
+        img[y0:y1 + 1, x0:x1 + 1] = (img[y0:y1 + 1, x0:x1 + 1] * v).astype(np.uint8)
+    for _ in range(int(rng.integers(0, 5))):             # bumper edges / recess lines / chrome strips
         y = int(rng.integers(H))
         v = float(rng.integers(0, 256))
-        cv2.line(img, (0, y), (W, y + int(rng.integers(-2, 3))), (v, v, v), int(rng.integers(1, 4)))
+        cv2.line(img, (0, y), (W, y + int(rng.integers(-3, 4))), (v, v, v), int(rng.integers(1, 4)))
+    if rng.random() < 0.3:                               # a highlight or shadow blob
+        c = (int(rng.integers(W)), int(rng.integers(H)))
+        ax = (int(W * _u(rng, 0.1, 0.5)) + 1, int(H * _u(rng, 0.1, 0.5)) + 1)
+        v = float(rng.integers(0, 256))
+        cv2.ellipse(img, c, ax, _u(rng, 0, 180), 0, 360, (v, v, v), -1, cv2.LINE_AA)
     return img
 
 
 def place(rng, plate, out_h, out_w=None):
-    """Warp ``plate`` (uint8) into an ``out_h`` x (natural or ``out_w``) crop."""
+    """Warp ``plate`` (uint8) into an ``out_h`` x (natural or ``out_w``) crop.
+
+    Returns (crop, plate height in crop pixels).
+    """
     ph, pw = plate.shape[:2]
     quad = plate_quad(rng, pw, ph)
     x0, y0, x1, y1 = crop_box(rng, quad, ph)
@@ -69,11 +91,11 @@ def place(rng, plate, out_h, out_w=None):
     out = background(rng, out_h, out_w)
     cv2.warpPerspective(plate, M, (out_w, out_h), dst=out, flags=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_TRANSPARENT)
-    return out
+    return out, ph * sy
 
 
 def lighting(rng, img):
-    """Directional light gradient, a shadow edge, colour cast, contrast / brightness."""
+    """Directional light gradient, a shadow edge, colour cast, contrast / brightness, haze."""
     H, W = img.shape[:2]
     f = img.astype(np.float32)
     gx = np.linspace(-1, 1, W, dtype=np.float32)[None, :]
@@ -87,30 +109,46 @@ def lighting(rng, img):
     f += _u(rng, -25, 25)
     if rng.random() < 0.1:                               # overexposed / glare
         f = f * 1.3 + 20
+    if rng.random() < 0.2:                               # haze / washed-out contrast
+        a = _u(rng, 0.5, 0.85)
+        f = f * a + (1 - a) * float(f.mean())
     return f
 
 
-def sensor(rng, f, min_height=18):
-    """Low resolution (not below ``min_height`` rows), blur, noise, colour loss, JPEG; returns uint8."""
+def sensor(rng, f, min_height=18, plate_height=None):
+    """Low resolution, blur, noise, colour loss, night/IR, JPEG; returns uint8.
+
+    Low resolution never leaves the plate (``plate_height`` crop rows, default the whole crop) fewer than
+    ``min_height`` rows: small plates photographed from afar, upsampled to the crop size.
+    """
     H, W = f.shape[:2]
-    if rng.random() < 0.35:
-        k = min(1.3 + 1.7 * rng.random() ** 1.5, max(1.0, H / min_height))
+    if rng.random() < 0.45:
+        k = min(1.3 + 2.7 * rng.random() ** 1.5, max(1.0, (plate_height or H) / min_height))
         small = cv2.resize(f, (max(4, int(W / k)), max(4, int(H / k))), interpolation=cv2.INTER_AREA)
-        f = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
+        f = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_CUBIC)
     r = rng.random()
     if r < 0.45:
-        f = cv2.GaussianBlur(f, (0, 0), _u(rng, 0.3, 1.1))
-    elif r < 0.6:
-        n = int(rng.integers(3, 7))
+        f = cv2.GaussianBlur(f, (0, 0), _u(rng, 0.3, 1.3))
+    elif r < 0.65:                                       # motion blur, any direction
+        n = int(rng.integers(3, 9))
         k = np.zeros((n, n), np.float32)
         k[n // 2] = 1.0 / n
         rot = cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), _u(rng, 0, 180), 1.0)
         k = cv2.warpAffine(k, rot, (n, n))
         f = cv2.filter2D(f, -1, k / max(1e-6, k.sum()))
     if rng.random() < 0.7:
-        f += rng.standard_normal(f.shape, dtype=np.float32) * _u(rng, 1, 9)
+        f += rng.standard_normal(f.shape, dtype=np.float32) * _u(rng, 1, 10)
     img = np.clip(f, 0, 255).astype(np.uint8)
-    if rng.random() < 0.12:
+    r = rng.random()
+    if r < 0.06:                                         # night / IR camera: dark grey, low contrast
+        g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        g = g * _u(rng, 0.25, 0.7) + _u(rng, 0, 30)
+        img = cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    elif r < 0.09:                                       # IR negative: light lettering on a dark plate
+        g = 255 - cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        g = g * _u(rng, 0.5, 0.9)
+        img = cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    elif r < 0.22:
         img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if rng.random() < 0.3:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 60))])
