@@ -180,3 +180,37 @@ def test_cli_clean_flag(tmp_path, capsys):
                      "--workers", "1", "--no-progress"]) == 0
     import json
     assert json.loads((tmp_path / "synth_meta.json").read_text(encoding="utf-8"))["clean"] is True
+
+
+def test_clean_ratio_mixes_clean_plates_without_changing_any_text(tmp_path):
+    real = synth.generate_dataset(str(tmp_path / "real"), 40, seed=3, workers=1, progress=False, height=48)
+    mixed = synth.generate_dataset(str(tmp_path / "mixed"), 40, seed=3, workers=1, progress=False, height=48,
+                                   clean=0.5)
+    clean = synth.generate_dataset(str(tmp_path / "clean"), 40, seed=3, workers=1, progress=False, height=48,
+                                   clean=True)
+    ra, ma, ca = (_read_dataset(str(tmp_path / d)) for d in ("real", "mixed", "clean"))
+    assert ra[0] == ma[0] == ca[0] and ra[1] == ma[1]
+    same_as_clean = sum(ma[2][k] == ca[2][k] for k in ma[2])
+    same_as_real = sum(ma[2][k] == ra[2][k] for k in ma[2])
+    assert same_as_clean + same_as_real == 40 and 10 <= same_as_clean <= 30
+    assert mixed["clean"] == 0.5 and real["clean"] is False
+    with pytest.raises(ValueError, match="clean must be"):
+        synth.generate_dataset(str(tmp_path / "bad"), 4, clean=1.5, workers=1, progress=False)
+
+
+def test_every_font_found_draws_every_plate_character():
+    """A face without a glyph would draw its 'missing' box and teach the model a wrong shape."""
+    from PIL import Image, ImageDraw
+
+    def ink(font, ch):
+        img = Image.new("L", (140, 140), 0)
+        ImageDraw.Draw(img).text((20, 20), ch, font=font, fill=255)
+        return np.asarray(img)
+
+    found = fonts.find_font_files()
+    assert found
+    for path, _ in found:
+        font = fonts._load_font(path)
+        missing = ink(font, "\uffff")
+        bad = [ch for ch in charsets.plate_characters() if ink(font, ch).max() == 0 or np.array_equal(ink(font, ch), missing)]
+        assert not bad, (path, bad)
