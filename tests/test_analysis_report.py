@@ -86,3 +86,21 @@ def test_report_shows_config_changes(tmp_path):
     assert "save_model_dir" not in text  # paths differ between any two runs: left out of reports
     assert _diff_section(run_a, run_a) == ["Same configuration as `a`."]
     assert format_compare(compare_rows(read_runs([a])), "text").splitlines()[1].startswith("---")
+
+
+def test_report_includes_eval_error_files(tmp_path):
+    from ppexp.experiments.analysis.rec_errors import error_report
+
+    run = write_run(str(tmp_path / "plates"), "healthy", steps=600, train_log=False)
+    rep = error_report([("a.jpg", "12가3456", "12나3456"), ("b.jpg", "서울33거2172", "서울33거2172")],
+                       groups={"a.jpg": "one-line", "b.jpg": "two-line"})
+    with open(os.path.join(run, "eval_holdout.json"), "w", encoding="utf-8") as f:
+        json.dump(dict(rep, acc=0.5, norm_edit_dis=0.93), f, ensure_ascii=False)
+    with open(os.path.join(run, "eval_broken.json"), "w", encoding="utf-8") as f:
+        f.write("{not json")
+    out = str(tmp_path / "r.md")
+    write_report(read_runs([run]), out)
+    text = open(out, encoding="utf-8").read()
+    assert "### Evaluations (`ppexp eval --errors --json`)" in text
+    assert "`eval_holdout.json`: acc 0.5" in text and "| layout: two-line | 1/1 |" in text
+    assert "가 -> 나 (1)" in text and "eval_broken" not in text

@@ -1,6 +1,8 @@
 """A Markdown experiment report like the user's notes: summary table, per-run changes from the
 previous run, curves (PNG files next to the report), diagnosis and the best checkpoint."""
 import datetime
+import glob
+import json
 import os
 import re
 
@@ -80,6 +82,29 @@ def _diagnosis_lines(findings):
     return lines
 
 
+def _eval_files_lines(run):
+    """Tables from ``ppexp eval --errors --json <run>/eval*.json`` files: accuracy by group, top confusions."""
+    lines = []
+    for path in sorted(glob.glob(os.path.join(run.path, "eval*.json"))):
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("groups"), dict):
+            continue
+        lines += [f"`{os.path.basename(path)}`: acc {fmt_num(data.get('acc'))}, norm_edit_dis "
+                  f"{fmt_num(data.get('norm_edit_dis'))}, {len(data.get('errors') or [])} errors", ""]
+        rows = [[name, f"{g.get('correct')}/{g.get('n')}", fmt_num(g.get("acc")), fmt_num(g.get("norm_edit_dis"))]
+                for name, g in data["groups"].items()]
+        lines += [markdown_table(["group", "correct", "acc", "norm_edit_dis"], rows), ""]
+        conf = data.get("confusions") or []
+        if conf:
+            lines += ["Most frequent character confusions (label -> prediction): "
+                      + ", ".join(f"{a or '(none)'} -> {b or '(none)'} ({n})" for a, b, n in conf[:15]), ""]
+    return lines
+
+
 def write_report(runs, out, title=None, metric=None):
     """Write ``out`` (Markdown) and its PNG files next to it; returns the list of files written."""
     folder = os.path.dirname(os.path.abspath(out))
@@ -108,6 +133,9 @@ def write_report(runs, out, title=None, metric=None):
         lines += ["### Changes", ""] + _diff_section(prev, run) + [""]
         lines += ["### Curves", "", f"![{run.name} curves]({os.path.basename(png)})", ""]
         lines += ["### Diagnosis", ""] + _diagnosis_lines(findings) + [""]
+        evals = _eval_files_lines(run)
+        if evals:
+            lines += ["### Evaluations (`ppexp eval --errors --json`)", ""] + evals
         prev = run
     with open(out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
