@@ -94,6 +94,12 @@ def place(rng, plate, out_h, out_w=None):
     return out, ph * sy
 
 
+def haze(rng, f):
+    """Washed-out contrast: blend towards the mean grey."""
+    a = _u(rng, 0.5, 0.85)
+    return f * a + (1 - a) * float(f.mean())
+
+
 def lighting(rng, img):
     """Directional light gradient, a shadow edge, colour cast, contrast / brightness, haze."""
     H, W = img.shape[:2]
@@ -109,10 +115,40 @@ def lighting(rng, img):
     f += _u(rng, -25, 25)
     if rng.random() < 0.1:                               # overexposed / glare
         f = f * 1.3 + 20
-    if rng.random() < 0.2:                               # haze / washed-out contrast
-        a = _u(rng, 0.5, 0.85)
-        f = f * a + (1 - a) * float(f.mean())
+    if rng.random() < 0.2:
+        f = haze(rng, f)
     return f
+
+
+def low_resolution(rng, f, k):
+    """A plate photographed ``k`` times smaller, upsampled back to the crop size."""
+    H, W = f.shape[:2]
+    small = cv2.resize(f, (max(4, int(W / k)), max(4, int(H / k))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_CUBIC)
+
+
+def motion_blur(rng, f):
+    """A 3-8 pixel streak in any direction."""
+    n = int(rng.integers(3, 9))
+    k = np.zeros((n, n), np.float32)
+    k[n // 2] = 1.0 / n
+    rot = cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), _u(rng, 0, 180), 1.0)
+    k = cv2.warpAffine(k, rot, (n, n))
+    return cv2.filter2D(f, -1, k / max(1e-6, k.sum()))
+
+
+def night_ir(rng, img):
+    """Night / IR camera: dark grey, low contrast."""
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    g = g * _u(rng, 0.25, 0.7) + _u(rng, 0, 30)
+    return cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+def ir_negative(rng, img):
+    """IR negative: light lettering on a dark plate."""
+    g = 255 - cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    g = g * _u(rng, 0.5, 0.9)
+    return cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
 
 
 def sensor(rng, f, min_height=18, plate_height=None):
@@ -123,31 +159,20 @@ def sensor(rng, f, min_height=18, plate_height=None):
     """
     H, W = f.shape[:2]
     if rng.random() < 0.45:
-        k = min(1.3 + 2.7 * rng.random() ** 1.5, max(1.0, (plate_height or H) / min_height))
-        small = cv2.resize(f, (max(4, int(W / k)), max(4, int(H / k))), interpolation=cv2.INTER_AREA)
-        f = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_CUBIC)
+        f = low_resolution(rng, f, min(1.3 + 2.7 * rng.random() ** 1.5, max(1.0, (plate_height or H) / min_height)))
     r = rng.random()
     if r < 0.45:
         f = cv2.GaussianBlur(f, (0, 0), _u(rng, 0.3, 1.3))
-    elif r < 0.65:                                       # motion blur, any direction
-        n = int(rng.integers(3, 9))
-        k = np.zeros((n, n), np.float32)
-        k[n // 2] = 1.0 / n
-        rot = cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), _u(rng, 0, 180), 1.0)
-        k = cv2.warpAffine(k, rot, (n, n))
-        f = cv2.filter2D(f, -1, k / max(1e-6, k.sum()))
+    elif r < 0.65:
+        f = motion_blur(rng, f)
     if rng.random() < 0.7:
         f += rng.standard_normal(f.shape, dtype=np.float32) * _u(rng, 1, 10)
     img = np.clip(f, 0, 255).astype(np.uint8)
     r = rng.random()
-    if r < 0.06:                                         # night / IR camera: dark grey, low contrast
-        g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        g = g * _u(rng, 0.25, 0.7) + _u(rng, 0, 30)
-        img = cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
-    elif r < 0.09:                                       # IR negative: light lettering on a dark plate
-        g = 255 - cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        g = g * _u(rng, 0.5, 0.9)
-        img = cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    if r < 0.06:
+        img = night_ir(rng, img)
+    elif r < 0.09:
+        img = ir_negative(rng, img)
     elif r < 0.22:
         img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if rng.random() < 0.3:

@@ -1,0 +1,76 @@
+"""Render docs/img/synth_effects.jpg: one plate per row, each camera effect of synth-plates applied alone.
+
+    .venv/bin/python scripts/plate_effects_sheet.py [--out docs/img/synth_effects.jpg] [--seed 0]
+
+Columns: the clean plate, then each effect of ppexp/experiments/synth/scene.py on it (seeded): a camera crop
+(perspective, tight box), a loose crop with car context, low resolution (x3 smaller, upsampled), motion blur,
+night/IR, IR negative, haze. The generator draws these at random rates; here each one is forced.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ppexp.experiments.synth import fonts, scene  # noqa: E402
+from ppexp.experiments.synth.kinds import sample_spec  # noqa: E402
+from ppexp.experiments.synth.plate import draw_plate  # noqa: E402
+
+ROWS = (("private", False), ("old_green", True), ("commercial", False), ("ev", False), ("construction", True))
+H = 64
+
+
+def _loose(rng, plate):
+    """place() with the very loose margins (bumper and body around the plate)."""
+    orig = scene.crop_box
+    scene.crop_box = lambda r, q, h: (q[:, 0].min() - 0.5 * h, q[:, 1].min() - 0.8 * h,
+                                      q[:, 0].max() + 0.5 * h, q[:, 1].max() + 0.8 * h)
+    try:
+        return scene.place(rng, plate, H)[0]
+    finally:
+        scene.crop_box = orig
+
+
+def row(seed, kind, two):
+    rng = np.random.default_rng([seed, 7])
+    spec = sample_spec(rng, kind, two)
+    plate = np.clip(draw_plate(rng, spec, H, fonts.glyph_cache()), 0, 255).astype(np.uint8)
+    tight = scene.place(np.random.default_rng([seed, 1]), plate, H)[0].astype(np.float32)
+    u8 = lambda f: np.clip(f, 0, 255).astype(np.uint8)
+    tiles = [
+        ("clean", plate), ("camera crop", u8(tight)), ("loose crop", _loose(np.random.default_rng([seed, 2]), plate)),
+        ("low res x3", u8(scene.low_resolution(np.random.default_rng([seed, 3]), tight, 3.0))),
+        ("motion blur", u8(scene.motion_blur(np.random.default_rng([seed, 4]), tight))),
+        ("night / IR", scene.night_ir(np.random.default_rng([seed, 5]), u8(tight))),
+        ("IR negative", scene.ir_negative(np.random.default_rng([seed, 6]), u8(tight))),
+        ("haze", u8(scene.haze(np.random.default_rng([seed, 8]), tight))),
+    ]
+    return tiles
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default="docs/img/synth_effects.jpg")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    cell_w, cell_h = 230, H + 22
+    rows = [row(args.seed + i, k, t) for i, (k, t) in enumerate(ROWS)]
+    sheet = np.full((cell_h * len(rows), cell_w * len(rows[0]), 3), 255, np.uint8)
+    for r, tiles in enumerate(rows):
+        for c, (name, img) in enumerate(tiles):
+            scale = min(1.0, (cell_w - 8) / img.shape[1], H / img.shape[0])
+            img = cv2.resize(img, (max(1, int(img.shape[1] * scale)), max(1, int(img.shape[0] * scale))),
+                             interpolation=cv2.INTER_AREA)
+            y, x = r * cell_h + 18, c * cell_w + 4
+            sheet[y:y + img.shape[0], x:x + img.shape[1]] = img
+            if r == 0:
+                cv2.putText(sheet, name, (x, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.imwrite(args.out, sheet, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {args.out} ({sheet.shape[1]}x{sheet.shape[0]})")
+
+
+if __name__ == "__main__":
+    main()
