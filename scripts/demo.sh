@@ -1,67 +1,61 @@
 #!/usr/bin/env bash
 # Quick start #1: set up, then run the whole pipeline on the embedded default (synthetic Korean plates), on CPU:
-#   synth-plates -> check-labels -> train (warm-up on clean plates, then realistic plates) -> eval -> predict
-#   -> diagnose/report.
-# Environment knobs: DEMO_NUM (realistic plates, default 8000), DEMO_EPOCHS (realistic stage, default from the
-# config), DEMO_WARMUP_EPOCHS (clean stage), DEMO_OUT.
+#   synth-plates -> check-labels -> fine-tune the shipped plate recogniser -> eval (per plate group, errors,
+#   confusions) -> predict -> diagnose/report (-> the real hold-out photos, evaluation only, when ../shared is there).
+# The shipped model (ppexp/pretrained/kr_plates_rec/) was trained only on synthetic plates by
+# scripts/pretrain_plates.sh. Environment knobs: DEMO_NUM (plates, default 8000), DEMO_EPOCHS (default from the
+# config), DEMO_OUT (default ./output/rec/plates_demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-PY=.venv/bin/python
 PPEXP=".venv/bin/ppexp"
+PY=.venv/bin/python
 DATA=./train_data/kr_plates
 RUN=${DEMO_OUT:-./output/rec/plates_demo}
 CFG=configs/rec/plates_demo.yml
-WARM_DATA=./train_data/kr_plates_clean
-WARM_RUN=${RUN%/}_warmup
-WARM_CFG=configs/rec/plates_demo_warmup.yml
+NUM=${DEMO_NUM:-8000}
 OPTS=(-o "Global.save_model_dir=$RUN")
 [ -n "${DEMO_EPOCHS:-}" ] && OPTS+=("Global.epoch_num=$DEMO_EPOCHS")
-WARM_OPTS=(-o "Global.save_model_dir=$WARM_RUN")
-[ -n "${DEMO_WARMUP_EPOCHS:-}" ] && WARM_OPTS+=("Global.epoch_num=$DEMO_WARMUP_EPOCHS")
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
-step "1/6 synthetic plates -> $DATA (realistic) and $WARM_DATA (clean, flat, single-line: the warm-up)"
-# make DIR NUM SEED CLEAN: (re)generate unless DIR already holds exactly that set (synth_meta.json says so).
-make() {
-  if [ -f "$1/val.txt" ] && $PY -c "import json,sys; m=json.load(open('$1/synth_meta.json'))
-sys.exit(0 if (m['num'], m['seed'], m['clean'], m['two_line_ratio']) == ($2, $3, $4, 0.0) else 1)" 2>/dev/null; then
-    echo "reusing $1 (the same plate set; delete it to regenerate)"
-  else
-    [ -f "$1/val.txt" ] && echo "$1 holds a different plate set: regenerating it (its label files are rewritten)"
-    local flags=(); [ "$4" = True ] && flags=(--clean)
-    $PPEXP synth-plates --out "$1" --num "$2" --seed "$3" --val-fraction 0.1 --two-line-ratio 0 "${flags[@]}"
-  fi
-}
-make "$DATA" "${DEMO_NUM:-8000}" 0 False
-make "$WARM_DATA" 2400 1 True
+step "1/7 synthetic plates -> $DATA"
+# (re)generate unless DATA already holds exactly this set (synth_meta.json says so)
+if [ -f "$DATA/val.txt" ] && $PY -c "import json,sys; m=json.load(open('$DATA/synth_meta.json'))
+sys.exit(0 if (m['num'], m['seed'], m['clean'], m['two_line_ratio']) == ($NUM, 0, False, 0.3) else 1)" 2>/dev/null; then
+  echo "reusing $DATA (the same plate set; delete it to regenerate)"
+else
+  [ -f "$DATA/val.txt" ] && echo "$DATA holds a different plate set: regenerating it (its label files are rewritten)"
+  $PPEXP synth-plates --out "$DATA" --num "$NUM" --seed 0 --val-fraction 0.1 --no-progress
+fi
 
-step "2/6 check-labels (the round trip every label must survive)"
-$PPEXP check-labels -c "$WARM_CFG" --no-progress
+step "2/7 check-labels (the round trip every label must survive)"
 $PPEXP check-labels -c "$CFG" --no-progress
 
-step "3/6 train: warm-up $WARM_CFG, then $CFG from its weights"
-$PPEXP train -c "$WARM_CFG" "${WARM_OPTS[@]}"
-$PPEXP train -c "$CFG" "${OPTS[@]}" "Global.pretrained_model=$WARM_RUN/latest"
+step "3/7 shipped model before fine-tuning, on the synthetic val set"
+$PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=ppexp/pretrained/kr_plates_rec/best_accuracy"
 
-step "4/6 eval best_accuracy on the synthetic val set"
-$PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" --show 8
+step "4/7 fine-tune $CFG from the shipped model"
+$PPEXP train -c "$CFG" "${OPTS[@]}"
 
-step "5/6 predict a few images"
+step "5/7 eval best_accuracy on the synthetic val set: groups, errors, confusions"
+$PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" --errors --max-errors 10 \
+    --json "$RUN/eval_synthetic.json"
+
+step "6/7 predict a few images"
 mkdir -p "$RUN/predict_samples"
 head -n 6 "$DATA/val.txt" | cut -f1 | while read -r rel; do cp "$DATA/$rel" "$RUN/predict_samples/"; done
 $PPEXP predict -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" --image "$RUN/predict_samples"
 
-step "6/6 diagnose and report"
+step "7/7 diagnose and report"
 $PPEXP diagnose "$RUN" || true
 $PPEXP report "$RUN" --out "$RUN/report.md" || true
 
 HOLDOUT=../shared/holdout/kr_plates_real
 if [ -f "$HOLDOUT/labels.txt" ]; then
-  step "bonus: real plates hold-out (evaluation only)"
-  $PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" \
-      "Eval.dataset.data_dir=$HOLDOUT" "Eval.dataset.label_file_list=[$HOLDOUT/labels.txt]" --show 81 || true
+  step "bonus: real plate photos (evaluation only)"
+  $PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" --errors --json "$RUN/eval_holdout.json" \
+      "Eval.dataset.data_dir=$HOLDOUT" "Eval.dataset.label_file_list=[$HOLDOUT/labels.txt]" || true
 fi
 
 echo

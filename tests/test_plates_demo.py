@@ -1,4 +1,4 @@
-"""The embedded demo's two configs: clean warm-up, then realistic plates from its weights."""
+"""The plate configs: pretraining (clean warm-up, then realistic plates) and the demo that fine-tunes the shipped model."""
 import os
 
 import numpy as np
@@ -11,8 +11,10 @@ from ppexp.engine.checkpoint import load_params_into
 from ppexp.engine.stats import TrainingStats
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WARMUP = os.path.join(REPO, "configs", "rec", "plates_demo_warmup.yml")
+WARMUP = os.path.join(REPO, "configs", "rec", "plates_pretrain_warmup.yml")
+PRETRAIN = os.path.join(REPO, "configs", "rec", "plates_pretrain.yml")
 DEMO = os.path.join(REPO, "configs", "rec", "plates_demo.yml")
+SHIPPED = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "best_accuracy.pdparams")
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +29,18 @@ def _load(path, extra=()):
 
 
 def test_stages_share_the_architecture_and_read_their_own_data():
-    warm, demo = _load(WARMUP), _load(DEMO)
-    assert warm["Architecture"] == demo["Architecture"]
+    warm, pre, demo = _load(WARMUP), _load(PRETRAIN), _load(DEMO)
+    assert warm["Architecture"] == pre["Architecture"] == demo["Architecture"]
+    assert demo["Architecture"]["Neck"]["rows"] == 2
     assert warm["Global"]["character_dict_path"] == demo["Global"]["character_dict_path"]
     assert warm["Train"]["dataset"]["data_dir"] == "./train_data/kr_plates_clean/"
+    assert pre["Train"]["dataset"]["data_dir"] == "./train_data/kr_plates_pretrain/"
     assert demo["Train"]["dataset"]["data_dir"] == "./train_data/kr_plates/"
-    warm_ops = [next(iter(t)) for t in warm["Train"]["dataset"]["transforms"]]
-    demo_ops = [next(iter(t)) for t in demo["Train"]["dataset"]["transforms"]]
-    assert "RecAug" not in warm_ops and "RecAug" in demo_ops
+    ops = lambda c: [next(iter(t)) for t in c["Train"]["dataset"]["transforms"]]
+    assert "RecAug" not in ops(warm) and "RecAug" in ops(pre) and "RecAug" in ops(demo)
     assert warm["Optimizer"]["lr"]["name"] == "Const"
-    assert warm["Global"]["save_model_dir"] != demo["Global"]["save_model_dir"]
+    assert len({c["Global"]["save_model_dir"] for c in (warm, pre, demo)}) == 3
+    assert demo["Global"]["pretrained_model"] == "ppexp/pretrained/kr_plates_rec/best_accuracy"
 
 
 def _trainer(path, digits, out_dir, extra=()):
@@ -57,7 +61,7 @@ def test_warmup_weights_load_into_the_demo_without_a_warning(digits, tmp_path):
     path = str(tmp_path / "warm.pdparams")
     paddle.save(warm.model.state_dict(), path)
 
-    demo = _trainer(DEMO, digits, tmp_path / "demo", [f"Global.pretrained_model={path}"])
+    demo = _trainer(PRETRAIN, digits, tmp_path / "demo", [f"Global.pretrained_model={path}"])
     assert load_params_into(demo.model, path) == []
     demo.restore()  # the trainer's own path for Global.pretrained_model
     for key, value in warm.model.state_dict().items():
@@ -69,5 +73,14 @@ def test_warmup_weights_load_into_the_demo_without_a_warning(digits, tmp_path):
 def test_missing_pretrained_model_names_the_key_and_the_fix(digits, tmp_path):
     demo = _trainer(DEMO, digits, tmp_path / "demo", [f"Global.pretrained_model={tmp_path}/nowhere/latest"])
     with pytest.raises(FileNotFoundError, match=r"Global.pretrained_model: .*nowhere/latest.pdparams' does not "
-                                                r"exist.*plates_demo_warmup.yml.*null"):
+                                                r"exist.*plates_pretrain_warmup.yml.*null"):
         demo.restore()
+
+
+def test_the_shipped_model_fits_the_demo_and_is_small():
+    """ppexp ships the synthetic-only plate recogniser the demo fine-tunes (<= 10 MB, every tensor used)."""
+    from ppexp.engine.builder import build_components
+
+    assert os.path.getsize(SHIPPED) <= 10 * 2 ** 20
+    cfg = _load(DEMO, [f"Global.character_dict_path={os.path.join(REPO, 'ppexp/dicts/kr_plate_dict.txt')}"])
+    assert load_params_into(build_components(cfg).model, SHIPPED) == []

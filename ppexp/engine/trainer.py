@@ -90,7 +90,7 @@ class Trainer:
             if not os.path.exists(path):
                 raise FileNotFoundError(
                     f"Global.pretrained_model: '{path}' does not exist; train the run that writes it first "
-                    "(e.g. configs/rec/plates_demo_warmup.yml before plates_demo.yml), point the key at another "
+                    "(e.g. configs/rec/plates_pretrain_warmup.yml before plates_pretrain.yml), point the key at another "
                     ".pdparams, or set it to null (-o Global.pretrained_model=null) to start from scratch")
             notes = load_params_into(self.model, path)
             logger.info("loaded pretrained weights from %s (%d warnings)", path, len(notes))

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Reproduce the plate recogniser shipped in ppexp/pretrained/kr_plates_rec/ from a clean clone, on CPU:
+#   synthetic plates only (never real photos) -> stage 1 on clean plates -> stage 2 on realistic plates
+#   -> copy best_accuracy into ppexp/pretrained/kr_plates_rec/.
+# Measured wall time and curves: docs/plates_convergence.md. Knobs: PRETRAIN_EPOCHS (stage 2), PRETRAIN_OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+PPEXP=".venv/bin/ppexp"
+OUT=${PRETRAIN_OUT:-./output/rec/plates_pretrain}
+WARM_OUT=${OUT%/}_warmup
+SHIP=ppexp/pretrained/kr_plates_rec
+
+gen() {  # DIR then synth-plates flags; regenerated unless DIR holds exactly that set
+  local dir=$1; shift
+  if [ -f "$dir/synth_meta.json" ] && [ "$(cat "$dir/.ppexp_args" 2>/dev/null)" = "$*" ]; then
+    echo "reusing $dir"
+  else
+    $PPEXP synth-plates --out "$dir" "$@" --no-progress && echo "$*" > "$dir/.ppexp_args"
+  fi
+}
+gen ./train_data/kr_plates_clean --num 4000 --seed 1 --clean
+gen ./train_data/kr_plates_pretrain --num 60000 --seed 100 --clean-ratio 0.15 --val-fraction 0.02
+
+$PPEXP check-labels -c configs/rec/plates_pretrain.yml --no-progress
+$PPEXP train -c configs/rec/plates_pretrain_warmup.yml -o "Global.save_model_dir=$WARM_OUT"
+EPOCHS=()
+[ -n "${PRETRAIN_EPOCHS:-}" ] && EPOCHS=("Global.epoch_num=$PRETRAIN_EPOCHS")
+$PPEXP train -c configs/rec/plates_pretrain.yml -o "Global.save_model_dir=$OUT" \
+    "Global.pretrained_model=$WARM_OUT/latest" "${EPOCHS[@]}"
+mkdir -p "$SHIP"
+cp "$OUT/best_accuracy.pdparams" "$SHIP/best_accuracy.pdparams"
+cp "$OUT/config.yml" "$SHIP/config.yml"
+echo "shipped: $SHIP/best_accuracy.pdparams ($(du -h "$SHIP/best_accuracy.pdparams" | cut -f1))"
