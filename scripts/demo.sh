@@ -54,8 +54,9 @@ $PPEXP report "$RUN" --out "$RUN/report.md" || true
 HOLDOUT=../shared/holdout/kr_plates_real
 if [ -f "$HOLDOUT/labels.txt" ]; then
   step "bonus: real plate photos (evaluation only)"
-  $PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" --errors --json "$RUN/eval_holdout.json" \
-      "Eval.dataset.data_dir=$HOLDOUT" "Eval.dataset.label_file_list=[$HOLDOUT/labels.txt]" || true
+  $PPEXP eval -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" \
+      "Eval.dataset.data_dir=$HOLDOUT" "Eval.dataset.label_file_list=[$HOLDOUT/labels.txt]" \
+      --errors --json "$RUN/eval_holdout.json" || true
 fi
 
 echo
