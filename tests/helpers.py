@@ -29,3 +29,14 @@ def data_overrides(root, out_dir):
         f"Eval.dataset.data_dir={root}",
         f"Eval.dataset.label_file_list=[{root}/val.txt]",
     ]
+
+
+def read_keys_tsv(path):
+    """Rows (key, shape list, dtype) of a fixture ``<case>.keys.tsv`` (state_dict order)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, shape, dtype = line.split("\t")
+        rows.append((key, [int(d) for d in shape.strip("[]").split(",") if d.strip()], dtype))
+    return rows

@@ -2,7 +2,8 @@
 
 Stem of three 3x3 convs, a 3x3/2 max pool, four stages whose first block (after
 stage 0) downsamples height only, and a final 2x2 max pool: 32x100 -> 1x25.
-Blocks are registered as ``bb_<stage>_<index>`` like upstream.
+Blocks are registered as ``bb_<stage>_<index>`` like upstream. The blocks take an int
+or (h, w) stride, so the det ResNet-vd (``det_resnet_vd``) builds on them too.
 """
 import logging
 import paddle.nn.functional as F
@@ -44,8 +45,17 @@ class ConvBNLayer(nn.Layer):
 
 def _shortcut(in_channels, out_channels, stride, if_first):
     """1x1 projection; avg-pool + conv (vd) when it downsamples, except in the first block."""
+    downsamples = any(s != 1 for s in (stride if isinstance(stride, (list, tuple)) else [stride]))
     return ConvBNLayer(in_channels, out_channels, 1, stride=stride,
-                       is_vd_mode=not if_first and stride[0] != 1)
+                       is_vd_mode=not if_first and downsamples)
+
+
+def warn_disable_se(disable_se):
+    """Upstream swallows ``disable_se`` for ResNet-vd; users set it believing it matters."""
+    if disable_se is not None:
+        logging.getLogger("ppexp").warning(
+            "Architecture.Backbone.disable_se=%s has no effect: ResNet-vd has no SE blocks "
+            "(PaddleOCR ignores it too)", disable_se)
 
 
 class BasicBlock(nn.Layer):
@@ -93,11 +103,7 @@ class ResNet(nn.Layer):
 
     def __init__(self, in_channels=3, layers=50, disable_se=None):
         super().__init__()
-        if disable_se is not None:
-            # upstream swallows this key silently; users set it believing it matters
-            logging.getLogger("ppexp").warning(
-                "Architecture.Backbone.disable_se=%s has no effect: ResNet-vd has no SE blocks "
-                "(PaddleOCR ignores it too)", disable_se)
+        warn_disable_se(disable_se)
         if layers not in DEPTHS:
             raise ValueError(f"ResNet: layers must be one of {sorted(DEPTHS)}, got {layers!r}")
         self.layers = layers
