@@ -196,3 +196,51 @@ def test_build_does_not_mutate_config():
     arch = copy.deepcopy(TINY)
     build_model(arch)
     assert arch == TINY
+
+
+# RSEFPN / LKPAN: no upstream weights or key lists in the fixtures; checked against upstream's
+# layer layout (db_fpn.py) and for shapes. PP-OCRv3_mobile_det.yml builds unchanged.
+def test_ppocrv3_mobile_det_config_builds_with_rsefpn(det_dir):
+    arch = _upstream_arch(det_dir, "PP-OCRv3_mobile_det.yml")
+    model = build_model(arch)
+    shapes = {k: list(v.shape) for k, v in model.state_dict().items() if k.startswith("neck.")}
+    for i, width in enumerate(model.backbone.out_channels):
+        assert shapes[f"neck.ins_conv.{i}.in_conv.weight"] == [96, width, 1, 1]
+        assert shapes[f"neck.ins_conv.{i}.se_block.conv1.weight"] == [24, 96, 1, 1]
+        assert shapes[f"neck.inp_conv.{i}.in_conv.weight"] == [24, 96, 3, 3]
+        assert shapes[f"neck.inp_conv.{i}.se_block.conv2.weight"] == [24, 6, 1, 1]
+    assert len(shapes) == 4 * 2 * 5
+    assert list(shapes)[:2] == ["neck.ins_conv.0.in_conv.weight", "neck.ins_conv.0.se_block.conv1.weight"]
+    model.eval()
+    assert model(paddle.rand([1, 3, 64, 64]))["maps"].shape == [1, 1, 64, 64]
+
+
+@pytest.mark.parametrize("mode", ["large", "lite"])
+def test_lkpan_modes(mode):
+    arch = copy.deepcopy(TINY)
+    arch["Neck"] = {"name": "LKPAN", "out_channels": 32, "mode": mode}
+    model = build_model(arch)
+    keys = list(model.state_dict())
+    groups = [k.split(".")[1] for k in keys if k.startswith("neck.")]
+    assert sorted(set(groups), key=groups.index) == ["ins_conv", "inp_conv", "pan_head_conv", "pan_lat_conv"]
+    assert ("neck.inp_conv.0.conv_end.weight" in keys) == (mode == "lite")
+    assert "neck.pan_lat_conv.0.conv_end.weight" not in keys
+    model.train()
+    assert model(paddle.rand([1, 3, 64, 64]))["maps"].shape == [1, 3, 64, 64]
+
+
+def test_unimplemented_neck_options_are_errors():
+    for neck in ({"name": "RSEFPN", "out_channels": 96, "intracl": True},
+                 {"name": "LKPAN", "out_channels": 96, "intracl": True}):
+        arch = copy.deepcopy(TINY)
+        arch["Neck"] = neck
+        with pytest.raises(ValueError, match="intracl.*not implemented"):
+            build_model(arch)
+    arch = copy.deepcopy(TINY)
+    arch["Neck"] = {"name": "LKPAN", "out_channels": 96, "mode": "small"}
+    with pytest.raises(ValueError, match="mode must be 'large' or 'lite'"):
+        build_model(arch)
+    arch = copy.deepcopy(TINY)
+    arch["Neck"]["use_asf"] = True
+    with pytest.raises(ValueError, match="use_asf.*not implemented"):
+        build_model(arch)

@@ -1,5 +1,5 @@
 """Necks; importing this package registers them in NECKS."""
-from ppexp.modeling.necks.db_fpn import DBFPN
+from ppexp.modeling.necks.db_fpn import DBFPN, LKPAN, RSEFPN
 from ppexp.modeling.necks.rnn import SequenceEncoder
 
-__all__ = ["DBFPN", "SequenceEncoder"]
+__all__ = ["DBFPN", "LKPAN", "RSEFPN", "SequenceEncoder"]
