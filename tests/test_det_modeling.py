@@ -131,14 +131,14 @@ def test_upstream_det_configs_build_unchanged(det_dir, models, config):
 
 
 def test_resnet_out_channels_per_depth():
-    for layers, widths in ((18, [64, 128, 256, 512]), (34, [64, 128, 256, 512])):
-        arch = copy.deepcopy(TINY)
-        arch["Backbone"] = {"name": "ResNet_vd", "layers": layers}
-        assert build_model(arch).backbone.out_channels == widths
-    arch["Backbone"]["out_indices"] = [1, 3]
-    backbone = build_model({**arch, "Neck": None, "Head": None}).backbone
-    assert backbone.out_channels == [128, 512]
-    assert [f.shape[1] for f in backbone(paddle.rand([1, 3, 64, 64]))] == [128, 512]
+    def backbone(**options):
+        arch = {**TINY, "Neck": None, "Head": None, "Backbone": {"name": "ResNet_vd", **options}}
+        return build_model(arch).backbone
+
+    assert backbone(layers=34).out_channels == [64, 128, 256, 512]
+    selected = backbone(layers=18, out_indices=[1, 3])
+    assert selected.out_channels == [128, 512]
+    assert [f.shape[1] for f in selected(paddle.rand([1, 3, 64, 64]))] == [128, 512]
 
 
 def test_mobilenet_large_stages_and_disable_se():

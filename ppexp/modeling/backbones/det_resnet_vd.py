@@ -1,8 +1,8 @@
 """ResNet-vd backbone for text detection (PaddleOCR ``ResNet_vd`` in det_resnet_vd).
 
 The blocks are the rec ResNet-vd's (``rec_resnet_vd``, same layout and state_dict keys
-``bb_<stage>_<index>``) with square stride 2; the stem's first conv has stride 2 and there
-is no final pool. ``forward`` returns the outputs of the stages in ``out_indices`` (default
+``bb_<stage>_<index>``) with square stride (2, 2); the stem's first conv has stride 2 and
+there is no final pool. ``forward`` returns the outputs of the stages in ``out_indices`` (default
 all four: 1/4, 1/8, 1/16, 1/32 of the input) and ``out_channels`` lists their widths.
 """
 from paddle import nn
@@ -51,7 +51,8 @@ class ResNetVd(nn.Layer):
         for stage, depth in enumerate(DEPTHS[layers]):
             blocks = []
             for i in range(depth):
-                block = block_cls(channels, NUM_FILTERS[stage], 2 if i == 0 and stage != 0 else 1,
+                stride = (2, 2) if i == 0 and stage != 0 else (1, 1)
+                block = block_cls(channels, NUM_FILTERS[stage], stride,
                                   shortcut=i != 0, if_first=stage == i == 0)
                 blocks.append(self.add_sublayer(f"bb_{stage}_{i}", block))
                 channels = NUM_FILTERS[stage] * block_cls.expansion

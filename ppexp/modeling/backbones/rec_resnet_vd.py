@@ -2,8 +2,7 @@
 
 Stem of three 3x3 convs, a 3x3/2 max pool, four stages whose first block (after
 stage 0) downsamples height only, and a final 2x2 max pool: 32x100 -> 1x25.
-Blocks are registered as ``bb_<stage>_<index>`` like upstream. The blocks take an int
-or (h, w) stride, so the det ResNet-vd (``det_resnet_vd``) builds on them too.
+Blocks are registered as ``bb_<stage>_<index>`` like upstream.
 """
 import logging
 import paddle.nn.functional as F
@@ -45,17 +44,8 @@ class ConvBNLayer(nn.Layer):
 
 def _shortcut(in_channels, out_channels, stride, if_first):
     """1x1 projection; avg-pool + conv (vd) when it downsamples, except in the first block."""
-    downsamples = any(s != 1 for s in (stride if isinstance(stride, (list, tuple)) else [stride]))
     return ConvBNLayer(in_channels, out_channels, 1, stride=stride,
-                       is_vd_mode=not if_first and downsamples)
-
-
-def warn_disable_se(disable_se):
-    """Upstream swallows ``disable_se`` for ResNet-vd; users set it believing it matters."""
-    if disable_se is not None:
-        logging.getLogger("ppexp").warning(
-            "Architecture.Backbone.disable_se=%s has no effect: ResNet-vd has no SE blocks "
-            "(PaddleOCR ignores it too)", disable_se)
+                       is_vd_mode=not if_first and stride[0] != 1)
 
 
 class BasicBlock(nn.Layer):
@@ -95,6 +85,14 @@ class BottleneckBlock(nn.Layer):
         y = self.conv2(self.conv1(self.conv0(inputs)))
         short = inputs if self.shortcut else self.short(inputs)
         return F.relu(short + y)
+
+
+def warn_disable_se(disable_se):
+    """Upstream swallows ``disable_se`` for ResNet-vd (rec and det); users set it believing it matters."""
+    if disable_se is not None:
+        logging.getLogger("ppexp").warning(
+            "Architecture.Backbone.disable_se=%s has no effect: ResNet-vd has no SE blocks "
+            "(PaddleOCR ignores it too)", disable_se)
 
 
 @BACKBONES.register()
