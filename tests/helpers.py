@@ -21,16 +21,6 @@ def make_digit_set(root, n_train, n_val):
     return root
 
 
-def data_overrides(root, out_dir):
-    return [
-        f"Global.save_model_dir={out_dir}",
-        f"Train.dataset.data_dir={root}",
-        f"Train.dataset.label_file_list=[{root}/train.txt]",
-        f"Eval.dataset.data_dir={root}",
-        f"Eval.dataset.label_file_list=[{root}/val.txt]",
-    ]
-
-
 def read_keys_tsv(path):
     """Rows (key, shape list, dtype) of a fixture ``<case>.keys.tsv`` (state_dict order)."""
     rows = []
@@ -40,3 +30,13 @@ def read_keys_tsv(path):
         key, shape, dtype = line.split("\t")
         rows.append((key, [int(d) for d in shape.strip("[]").split(",") if d.strip()], dtype))
     return rows
+
+
+def data_overrides(root, out_dir):
+    return [
+        f"Global.save_model_dir={out_dir}",
+        f"Train.dataset.data_dir={root}",
+        f"Train.dataset.label_file_list=[{root}/train.txt]",
+        f"Eval.dataset.data_dir={root}",
+        f"Eval.dataset.label_file_list=[{root}/val.txt]",
+    ]
