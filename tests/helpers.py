@@ -21,6 +21,17 @@ def make_digit_set(root, n_train, n_val):
     return root
 
 
+def read_keys_tsv(path):
+    """Rows (key, shape list, dtype) of a fixture ``<case>.keys.tsv`` (state_dict order)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, shape, dtype = line.split("\t")
+        rows.append((key, [int(d) for d in shape.strip("[]").split(",") if d.strip()], dtype))
+    return rows
+
+
 def data_overrides(root, out_dir):
     return [
         f"Global.save_model_dir={out_dir}",

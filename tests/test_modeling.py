@@ -5,6 +5,7 @@ import numpy as np
 import paddle
 import pytest
 
+from helpers import read_keys_tsv
 from ppexp.modeling import build_model
 
 RNN = "rnn"
@@ -35,16 +36,6 @@ CASES = {
 TINY = _arch({"name": "MobileNetV3", "model_name": "small", "scale": 0.35}, "fc", 48, 20)
 
 
-def _read_keys(path):
-    rows = []
-    for line in path.read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        key, shape, dtype = line.split("\t")
-        rows.append((key, [int(d) for d in shape.strip("[]").split(",") if d.strip()], dtype))
-    return rows
-
-
 def test_every_fixture_case_is_covered(fixtures_dir):
     found = {p.name[: -len(".keys.tsv")] for p in (fixtures_dir / "models").glob("*.keys.tsv")}
     assert found and found <= set(CASES), f"unmapped fixture cases: {sorted(found - set(CASES))}"
@@ -58,7 +49,7 @@ def test_state_dict_matches_upstream(fixtures_dir, case):
     model = build_model(CASES[case])
     got = [(k, list(v.shape), str(v.dtype).replace("paddle.", ""))
            for k, v in model.state_dict().items()]
-    assert got == _read_keys(path)
+    assert got == read_keys_tsv(path)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

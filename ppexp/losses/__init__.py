@@ -1,4 +1,5 @@
 """Losses, registered in LOSSES, and ``build_loss``."""
+from ppexp.losses.det_db_loss import DBLoss
 from ppexp.losses.rec_ctc_loss import CTCLoss, ctc_min_frames
 from ppexp.losses.registry import LOSSES
 from ppexp.modeling.architecture import build_part
@@ -9,4 +10,4 @@ def build_loss(cfg):
     return build_part(LOSSES, "Loss", cfg)
 
 
-__all__ = ["LOSSES", "CTCLoss", "build_loss", "ctc_min_frames"]
+__all__ = ["LOSSES", "CTCLoss", "DBLoss", "build_loss", "ctc_min_frames"]

@@ -9,7 +9,8 @@ from paddle import nn
 
 # Importing the part packages registers their classes.
 from ppexp.modeling import backbones, heads, necks  # noqa: F401
-from ppexp.modeling.registry import BACKBONES, HEADS, NECKS, TRANSFORMS, accepted_kwargs, reject_unknown_options
+from ppexp.modeling.registry import (HEADS, NECKS, TRANSFORMS, accepted_kwargs, backbone_registry,
+                                     model_types_with_backbone, reject_unknown_options)
 
 
 def build_part(registry, section, cfg):
@@ -39,8 +40,21 @@ def _set_in_channels(section, cfg, in_channels):
     cfg["in_channels"] = in_channels
 
 
-def _check_head(cfg):
-    if isinstance(cfg, dict) and cfg.get("out_channels") is None:
+def _build_backbone(model_type, cfg):
+    """Backbone from the registry of ``model_type``; a name of another type says which key to change."""
+    registry = backbone_registry(model_type)
+    name = cfg.get("name") if isinstance(cfg, dict) else None
+    others = model_types_with_backbone(name) if name is not None and name not in registry else []
+    if others:
+        raise KeyError(f"Architecture.Backbone.name: '{name}' is a {'/'.join(others)} backbone but "
+                       f"Architecture.model_type is '{model_type}'; {model_type} backbones: "
+                       f"{', '.join(registry.names())}. Set model_type: {others[0]} or pick one of those")
+    return build_part(registry, "Architecture.Backbone", cfg)
+
+
+def _check_head(model_type, cfg):
+    """A rec (CTC) head needs the class count from the caller; det heads have no out_channels."""
+    if model_type == "rec" and isinstance(cfg, dict) and cfg.get("out_channels") is None:
         raise ValueError(
             "Architecture.Head.out_channels is missing: the caller must set it to the number of "
             "classes (dictionary size + 1 for the CTC blank, +1 with use_space_char) "
@@ -48,12 +62,16 @@ def _check_head(cfg):
 
 
 class BaseModel(nn.Layer):
-    """Recognition model built from an Architecture config section (a dict)."""
+    """Recognition or detection model built from an Architecture config section (a dict).
+
+    ``model_type`` (default rec) selects the backbone registry, as upstream.
+    """
 
     def __init__(self, config):
         super().__init__()
         config = copy.deepcopy(config)
         self.model_type = config.get("model_type", "rec")
+        backbone_registry(self.model_type)  # unknown model types fail before anything is built
         in_channels = self._image_channels(config)
         self.use_transform = config.get("Transform") is not None
         if self.use_transform:
@@ -66,7 +84,7 @@ class BaseModel(nn.Layer):
         self.use_backbone = config.get("Backbone") is not None
         if self.use_backbone:
             config["Backbone"]["in_channels"] = in_channels
-            self.backbone = build_part(BACKBONES, "Architecture.Backbone", config["Backbone"])
+            self.backbone = _build_backbone(self.model_type, config["Backbone"])
             in_channels = self.backbone.out_channels
         self.use_neck = config.get("Neck") is not None
         if self.use_neck:
@@ -75,7 +93,7 @@ class BaseModel(nn.Layer):
             in_channels = self.neck.out_channels
         self.use_head = config.get("Head") is not None
         if self.use_head:
-            _check_head(config["Head"])
+            _check_head(self.model_type, config["Head"])
             _set_in_channels("Head", config["Head"], in_channels)
             self.head = build_part(HEADS, "Architecture.Head", config["Head"])
         self.return_all_feats = config.get("return_all_feats", False)

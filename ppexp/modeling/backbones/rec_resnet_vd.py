@@ -87,17 +87,21 @@ class BottleneckBlock(nn.Layer):
         return F.relu(short + y)
 
 
+def warn_disable_se(disable_se):
+    """Upstream swallows ``disable_se`` for ResNet-vd (rec and det); users set it believing it matters."""
+    if disable_se is not None:
+        logging.getLogger("ppexp").warning(
+            "Architecture.Backbone.disable_se=%s has no effect: ResNet-vd has no SE blocks "
+            "(PaddleOCR ignores it too)", disable_se)
+
+
 @BACKBONES.register()
 class ResNet(nn.Layer):
     """Rec ResNet-vd with ``layers`` in 18/34/50/101/152/200."""
 
     def __init__(self, in_channels=3, layers=50, disable_se=None):
         super().__init__()
-        if disable_se is not None:
-            # upstream swallows this key silently; users set it believing it matters
-            logging.getLogger("ppexp").warning(
-                "Architecture.Backbone.disable_se=%s has no effect: ResNet-vd has no SE blocks "
-                "(PaddleOCR ignores it too)", disable_se)
+        warn_disable_se(disable_se)
         if layers not in DEPTHS:
             raise ValueError(f"ResNet: layers must be one of {sorted(DEPTHS)}, got {layers!r}")
         self.layers = layers
