@@ -24,7 +24,7 @@ def run(args):
     setup_run_logging(config, log_name=None)
     select_device(config)
     from ppexp.data.loader import build_dataloader
-    from ppexp.engine.evaluator import evaluate
+    from ppexp.engine.evaluator import evaluate, log_skipped
     from ppexp.engine.predictor import load_trained
 
     parts, path = load_trained(config)
@@ -36,12 +36,10 @@ def run(args):
     examples = result.pop("examples", [])
     for pred, label in examples:
         log.info("%s %s | label %s", "OK " if pred == label else "ERR", pred, label)
-    drops = dataset.drops.snapshot()
-    if drops:
-        log.warning("eval samples replaced: %s (run `ppexp check-labels`)", drops)
+    log_skipped(result, log)
     for key, value in result.items():
         log.info("%s:%s", key, value)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(dict(result, weights=path, samples=len(dataset), replaced=drops), f, indent=2)
+            json.dump(dict(result, weights=path), f, indent=2)
     return 0

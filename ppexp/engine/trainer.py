@@ -22,7 +22,7 @@ from ppexp.engine.builder import build_components
 from ppexp.engine.checkpoint import load_checkpoint, load_params_into, save_checkpoint
 from ppexp.engine.controls import AmpControl, EarlyStopping, NonFiniteGuard, NonFiniteLoss, eval_schedule
 from ppexp.engine.ema import ModelEMA, swap_weights
-from ppexp.engine.evaluator import evaluate
+from ppexp.engine.evaluator import evaluate, log_skipped
 from ppexp.engine.loggers import VisualDLLogger
 from ppexp.engine.runtime import capture_rng, restore_rng, set_seed
 from ppexp.engine.stats import TrainingStats
@@ -234,6 +234,7 @@ class Trainer:
                 best.clear()
                 best.update(result, best_epoch=epoch, best_step=step)
                 self.save("best_accuracy", epoch)
+        log_skipped(result, logger)
         logger.info("cur metric, %s", _fmt_metrics(result))
         logger.info("best metric, %s", _fmt_metrics(best))
         self.vdl.scalars("EVAL", dict(result, best_acc=best.get(self.main_indicator, 0)), step)
