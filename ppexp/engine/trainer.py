@@ -19,6 +19,7 @@ from ppexp.config import dump_config
 from ppexp.data.datasets.accounting import REASONS
 from ppexp.data.loader import build_dataloader
 from ppexp.engine.builder import build_components
+from ppexp.engine.checkpoint import EXTS as CKPT_EXTS
 from ppexp.engine.checkpoint import load_checkpoint, load_params_into, remove_stale_temps, save_checkpoint
 from ppexp.engine.controls import (AmpControl, EarlyStopping, NonFiniteGuard, NonFiniteLoss, eval_schedule,
                                    nonfinite_tensors)
@@ -28,6 +29,7 @@ from ppexp.engine.loggers import VisualDLLogger
 from ppexp.engine.run_lock import run_lock
 from ppexp.engine.runtime import capture_rng, restore_rng, set_seed
 from ppexp.engine.stats import TrainingStats
+from ppexp.engine.written import record_written
 from ppexp.engine.env_info import write_env_json
 from ppexp.optimizer import build_optimizer
 
@@ -133,6 +135,7 @@ class Trainer:
         best = self.state["best_model_dict"]
         logger.info("best metric, %s", _fmt_metrics(best))
         self.vdl.close()
+        self.record_outputs()
         return best
 
     def _fit_epochs(self, stats):
@@ -306,10 +309,19 @@ class Trainer:
             states["ema"] = self.ema.state()
         if position:
             states["position"] = position
-        save_checkpoint(self.save_dir, prefix, self.model, self.optimizer, states)
+        written = [save_checkpoint(self.save_dir, prefix, self.model, self.optimizer, states)]
         if prefix == "best_accuracy":
-            save_checkpoint(os.path.join(self.save_dir, "best_model"), "model", self.model, self.optimizer, states)
+            written.append(save_checkpoint(os.path.join(self.save_dir, "best_model"), "model", self.model,
+                                           self.optimizer, states))
         logger.info("save model in %s", os.path.join(self.save_dir, prefix))
+        self.record_outputs(*(base + ext for base in written for ext in CKPT_EXTS))
+
+    def record_outputs(self, *paths):
+        """Note in .ppexp-written.json what this run wrote, logs included (reset acts only on such files)."""
+        if self.rank == 0:
+            self.vdl.flush()
+            logs = (os.path.join(self.save_dir, "train.log"), self.vdl.path)
+            record_written(self.save_dir, [p for p in (*paths, *logs) if p])
 
 
 def _fmt_metrics(metrics):
@@ -358,5 +370,5 @@ def train(config, config_path=None):
             logger.info("removed %d temporary file(s) of interrupted checkpoint saves, e.g. %s",
                         len(removed), removed[0])
         dump_config(config, os.path.join(save_dir, "config.yml"))
-        write_env_json(config, save_dir)
+        record_written(save_dir, [os.path.join(save_dir, "config.yml"), write_env_json(config, save_dir)])
         return Trainer(config).fit()
