@@ -36,7 +36,8 @@ def build_parser():
 
 # Errors that describe a problem with the user's input: printed as one clear line, not a traceback.
 USER_ERRORS = {"ConfigError": 2, "DatasetError": 1, "NonFiniteLoss": 1, "FileNotFoundError": 1,
-               "UnsafeCheckpointError": 1, "FontNotFoundError": 2}
+               "UnsafeCheckpointError": 1, "FontNotFoundError": 2, "CheckpointError": 1, "CheckpointSaveError": 1,
+               "RunLockedError": 1, "RunDirError": 1}
 
 
 def main(argv=None, process_entry=None):

@@ -22,8 +22,59 @@ class ConfigError(ValueError):
     """A config problem; the message names the file, key and fix."""
 
 
+# Bounds on what a config may expand to: nesting depth (PyYAML's composer recurses) and the number
+# of nodes once aliases are expanded (a "billion laughs" file is tiny but expands exponentially).
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+
 class _SafeLoader(yaml.SafeLoader):
-    """SafeLoader that reports refused tags with file:line."""
+    """SafeLoader that reports refused tags with file:line and bounds nesting depth."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"{mark.name}:{mark.line + 1}: nested more than {MAX_DEPTH} levels deep; "
+                                  "a config needs a handful, flatten the file")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root, name):
+    """ConfigError when ``root`` (a composed node graph) is cyclic, nests deeper than MAX_DEPTH or
+    expands to more than MAX_NODES nodes through aliases. Sizes are memoised: linear in the graph."""
+    sizes, on_path = {}, set()
+
+    def size(node, depth):
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path:
+            raise ConfigError(f"{name}:{node.start_mark.line + 1}: an alias refers to its own anchor (a cycle); "
+                              "remove the recursive alias")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{name}:{node.start_mark.line + 1}: aliases nest the config more than {MAX_DEPTH} "
+                              "levels deep; write the values out or use fewer nested aliases")
+        on_path.add(key)
+        children = node.value if isinstance(node.value, list) else []
+        total = 1
+        for child in children:
+            for sub in (child if isinstance(child, tuple) else (child,)):
+                total += size(sub, depth + 1)
+                if total > MAX_NODES:
+                    raise ConfigError(f"{name}: aliases expand the config to more than {MAX_NODES:,} values "
+                                      "(an alias bomb?); write the values out or use fewer nested aliases")
+        on_path.discard(key)
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        size(root, 1)
 
 
 def _refuse_tag(loader, tag_suffix, node):
@@ -53,7 +104,9 @@ def parse_yaml(text, name="<string>"):
         loader = _SafeLoader(text)
         loader.name = name
         try:
-            return loader.get_single_data()
+            node = loader.get_single_node()
+            _check_expansion(node, name)
+            return loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.YAMLError as err:

@@ -23,6 +23,7 @@ GLOBAL = {
     # ppexp
     "cpu_threads": "int|str", "data_parallel": "int|str|bool", "early_stopping": "dict", "ema": "dict",
     "accumulate_steps": "int", "nan_policy": "str", "progress_bar": "bool", "max_sample_retries": "int",
+    "nan_max_consecutive": "int", "load_unverified_checkpoint": "bool",
 }
 
 ARCHITECTURE = {

@@ -147,6 +147,14 @@ def _write_outputs(save, outside):
     os.symlink(os.path.join(outside, "shared_weights.pdparams"), os.path.join(save, "iter_epoch_2.pdparams"))
 
 
+def _record_as_written(save):
+    """What the engine records as it writes (.ppexp-written.json): every output but the user's notes and the link."""
+    from ppexp.engine.written import record_written
+
+    record_written(save, [os.path.join(d, n) for d, _, names in os.walk(save) for n in names
+                          if n != "notes.md" and not os.path.islink(os.path.join(d, n))])
+
+
 def build_dirty_experiment(root, n_train=24, n_val=8):
     """A run as a user leaves it after two failed attempts; returns a dict of its paths."""
     root = str(root)
@@ -160,6 +168,7 @@ def build_dirty_experiment(root, n_train=24, n_val=8):
     with open(cfg_path, "w", encoding="utf-8") as f:
         f.write(CONFIG_TEXT.format(save=save, root=root, data=data))
     dump_config(get_config(cfg_path)[0], os.path.join(save, "config.yml"))
+    _record_as_written(save)
     return {"root": root, "data": data, "save": save, "config": cfg_path, "outside": outside,
             "train": os.path.join(data, "train.txt"), "val": os.path.join(data, "val.txt")}
 
@@ -220,9 +229,10 @@ def _assert_untouched(exp, before, after):
 
 def _assert_archived(exp, out):
     (archive,) = _archives(exp)
-    assert sorted(os.listdir(exp["save"])) == ["env.json", "iter_epoch_2.pdparams", "notes.md"]
+    assert sorted(os.listdir(exp["save"])) == [".ppexp-written.json", "env.json", "iter_epoch_2.pdparams",
+                                               "notes.md"]
     assert os.path.islink(os.path.join(exp["save"], "iter_epoch_2.pdparams"))   # outside link: not followed
-    assert "symlink pointing outside save_model_dir" in out
+    assert "iter_epoch_2.pdparams: named like a ppexp output, but not recorded in .ppexp-written.json" in out
     moved = os.listdir(os.path.join(archive, "outputs"))
     for name in ("latest.pdparams", "latest.pdopt", "latest.states", "best_accuracy.pdparams", "train.log",
                  "vdl", "config.yml", "best_model", "inference", "iter_epoch_1.pdparams"):
@@ -454,6 +464,7 @@ def test_image_content_under_an_output_name_is_refused(exp):
     disguised = os.path.join(exp["save"], "iter_epoch_9.pdparams")   # an image saved under a checkpoint name
     _image(disguised + ".png", 3)
     os.replace(disguised + ".png", disguised)
+    _record_as_written(exp["save"])     # even when recorded as ppexp's, image content is never moved
     digest = snapshot(exp["save"])["iter_epoch_9.pdparams"]
     plan = build_plan(exp["config"], ResetOptions(purge=True))
     assert any(p == disguised and "image" in why for p, why in plan.refused)

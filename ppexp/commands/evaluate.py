@@ -31,7 +31,7 @@ def run(args):
     setup_run_logging(config, log_name=None)
     select_device(config)
     from ppexp.data.loader import build_dataloader
-    from ppexp.engine.evaluator import evaluate
+    from ppexp.engine.evaluator import evaluate, log_skipped
     from ppexp.engine.predictor import load_trained
 
     parts, path = load_trained(config)
@@ -44,32 +44,29 @@ def run(args):
     examples = result.pop("examples", [])
     for pred, label in examples[:args.show]:
         log.info("%s %s | label %s", "OK " if pred == label else "ERR", pred, label)
-    drops = dataset.drops.snapshot()
-    if drops:
-        log.warning("eval samples replaced: %s (run `ppexp check-labels`)", drops)
+    log_skipped(result, log)
     for key, value in result.items():
         log.info("%s:%s", key, value)
     extra = {}
     if details:
-        extra = _error_details(args, dataset, examples, drops)
+        extra = _error_details(args, dataset, examples, result.get("skipped", 0))
         from ppexp.experiments.analysis.rec_errors import format_error_report
 
         for line in format_error_report(extra, max_errors=args.max_errors):
             log.info("%s", line)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(dict(result, weights=path, samples=len(dataset), replaced=drops, **extra), f,
-                      indent=2, ensure_ascii=False)
+            json.dump(dict(result, weights=path, **extra), f, indent=2, ensure_ascii=False)
     return 0
 
 
-def _error_details(args, dataset, pairs, drops):
-    """error_report over (file, label, prediction); files are known when every sample was scored as itself."""
+def _error_details(args, dataset, pairs, skipped):
+    """error_report over (file, label, prediction); files are known when no sample was skipped."""
     from ppexp.experiments.analysis.rec_errors import error_report, read_group_file
 
     files = [None] * len(pairs)
     samples = getattr(dataset, "samples", None)
-    if samples is not None and not drops and len(samples) == len(pairs):
+    if samples is not None and not skipped and len(samples) == len(pairs):
         files = [sample[2] for sample in samples]
     groups = read_group_file(args.groups) if args.groups else None
     return error_report([(f, label, pred) for f, (pred, label) in zip(files, pairs)], groups)

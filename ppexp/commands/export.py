@@ -21,4 +21,7 @@ def run(args):
     parts, _ = load_trained(config)
     save_dir = config["Global"].get("save_inference_dir") or "./inference/rec/"
     export_model(parts.model, config, parts.charset, save_dir)
+    from ppexp.engine.written import record_output
+
+    record_output(config, save_dir)   # so that `ppexp reset` knows ppexp wrote it
     return 0

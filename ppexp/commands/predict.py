@@ -24,6 +24,8 @@ def run(args):
     if not target:
         log.error("no image given: pass --image PATH or -o Global.infer_img=PATH")
         return 2
+    from ppexp.engine.written import record_output
+
     parts, _ = load_trained(config)
     results = predict_images(parts, infer_ops(config, parts.charset), list_images(target))
     out_path = config["Global"].get("save_res_path")
@@ -35,5 +37,6 @@ def run(args):
         os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
         with open(out_path, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
+        record_output(config, out_path)   # so that `ppexp reset` knows ppexp wrote it
         log.info("results written to %s", out_path)
     return 0

@@ -84,7 +84,7 @@ def print_plan(plan, out=None):
                 print(f"  {_rel(path)}: {why}", file=out)
     for w in plan.warnings:
         print(f"warning: {w}", file=out)
-    if not plan.actions:
+    if not plan.actions and not plan.fatal:
         extra = f" (but {len(plan.refused)} refused path(s) above need a look)" if plan.refused else ""
         print(f"Nothing to do: the experiment is already clean{extra}.", file=out)
 

@@ -23,8 +23,19 @@ def gpu_requested(global_cfg):
 
 
 def run(args):
+    import os
+
+    from ppexp.engine.run_lock import run_lock
+
     config = load_run_config(args)  # before paddle is imported: the CPU plan may re-exec or fork workers
     g = config["Global"]
+    if os.environ.get("PADDLE_TRAINER_ID", "0") != "0":
+        return _run(args, config, g)
+    with run_lock(g.get("save_model_dir") or "./output/rec/"):  # before train.log is opened
+        return _run(args, config, g)
+
+
+def _run(args, config, g):
     if getattr(args, "process_entry", False) and not gpu_requested(g):
         from ppexp.engine.cpu_setup import ensure_cpu_runtime
 

@@ -13,8 +13,20 @@ from ppexp.data.sampler import ResumableBatchSampler
 logger = logging.getLogger("ppexp")
 
 
+# The batch of an evaluation whose samples were all skipped: one field (real batches have >= 2).
+# paddle's DataLoader ends the epoch on an empty list and cannot carry a zero-size array.
+EMPTY_BATCH_FIELDS = 1
+
+
+def is_empty_batch(batch):
+    return len(batch) == EMPTY_BATCH_FIELDS
+
+
 def _collate(batch):
-    """Stack each field of KeepKeys' lists into one numpy array."""
+    """Stack each field of KeepKeys' lists into one numpy array; skipped (None) samples are left out."""
+    batch = [sample for sample in batch if sample is not None]
+    if not batch:
+        return [np.full((1,), -1, dtype="int64")]
     return [np.stack([np.asarray(sample[i]) for sample in batch]) for i in range(len(batch[0]))]
 
 

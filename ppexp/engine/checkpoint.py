@@ -10,14 +10,20 @@ import hashlib
 import logging
 import os
 import pickle
+import re
 
 import numpy as np
 import paddle
 
-from ppexp.engine.safe_pickle import safe_load
+from ppexp.engine.safe_pickle import CheckpointError, safe_load
 
 logger = logging.getLogger("ppexp")
 STRUCT_KEY = "StructuredToParameterName@@"
+TMP_PATTERN = re.compile(r"^.+\.(pdparams|pdopt|states)\.tmp\d+$")
+
+
+class CheckpointSaveError(RuntimeError):
+    """A checkpoint could not be written (disk full, read-only directory); the message says what to do."""
 
 
 def _to_numpy_tree(obj):
@@ -75,15 +81,22 @@ def save_checkpoint(directory, prefix, model, optimizer, states):
     two partners) is in place. A kill at any moment leaves the new set or the backup
     loadable; ``load_checkpoint`` tells a torn set by the hashes and falls back.
     """
-    os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, prefix)
     params = _to_numpy_tree(model.state_dict())
     params[STRUCT_KEY] = {k: v.name for k, v in model.state_dict().items()}
     opt_state = _to_numpy_tree(optimizer.state_dict()) if optimizer is not None else {}
-    tmp_params, sha_params = _write_atomic(base + ".pdparams", params, 4)
-    tmp_opt, sha_opt = _write_atomic(base + ".pdopt", opt_state, 4)
-    states = dict(states, checkpoint_sha256={"pdparams": sha_params, "pdopt": sha_opt})
-    tmp_states, _ = _write_atomic(base + ".states", states, 2)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        tmp_params, sha_params = _write_atomic(base + ".pdparams", params, 4)
+        tmp_opt, sha_opt = _write_atomic(base + ".pdopt", opt_state, 4)
+        states = dict(states, checkpoint_sha256={"pdparams": sha_params, "pdopt": sha_opt})
+        tmp_states, _ = _write_atomic(base + ".states", states, 2)
+    except OSError as err:
+        remove_stale_temps(directory, own_only=True)
+        raise CheckpointSaveError(
+            f"cannot write checkpoint {base}.pdparams/.pdopt/.states ({err.strerror or err}); free disk space or "
+            f"make {directory} writable (or set Global.save_model_dir elsewhere): the previous checkpoint "
+            "set is untouched") from err
     backed_up = _keep_backup(base)
     for tmp, final in ((tmp_params, base + ".pdparams"), (tmp_opt, base + ".pdopt"), (tmp_states, base + ".states")):
         os.replace(tmp, final)
@@ -94,6 +107,27 @@ def save_checkpoint(directory, prefix, model, optimizer, states):
     return base
 
 
+def remove_stale_temps(directory, own_only=False):
+    """Delete the temporary files of interrupted saves (``<name>.<ext>.tmp<pid>``) in ``directory``
+    and its best_model/; ``own_only``: only this process's. Returns the paths removed."""
+    removed = []
+    for folder in (directory, os.path.join(directory, "best_model")):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            if TMP_PATTERN.match(name) and (not own_only or name.endswith(f".tmp{os.getpid()}")) \
+                    and os.path.isfile(path) and not os.path.islink(path):
+                try:
+                    os.remove(path)
+                    removed.append(path)
+                except OSError:
+                    pass
+    return removed
+
+
 def _sha256(path):
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -102,29 +136,46 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def verify_set(prefix):
-    """True when the three files exist and the .states hashes match (or predate hashing)."""
+def set_status(prefix):
+    """'ok', 'unhashed' (upstream or older ppexp: nothing to check), 'incomplete', 'unreadable'
+    or 'mismatch' (the .states hashes do not match its partners)."""
     if not all(os.path.exists(prefix + ext) for ext in EXTS):
-        return False
+        return "incomplete"
     try:
         states = safe_load(prefix + ".states")
     except Exception:  # truncated or foreign: not a usable set
-        return False
-    hashes = states.get("checkpoint_sha256") if isinstance(states, dict) else None
+        return "unreadable"
+    hashes = states.get("checkpoint_sha256")
     if not hashes:
-        return True  # written by upstream PaddleOCR or an older ppexp: nothing to check
-    return hashes.get("pdparams") == _sha256(prefix + ".pdparams") and \
+        return "unhashed"
+    same = hashes.get("pdparams") == _sha256(prefix + ".pdparams") and \
         hashes.get("pdopt") == _sha256(prefix + ".pdopt")
+    return "ok" if same else "mismatch"
 
 
-def resolve_checkpoint(prefix):
-    """The prefix to load: ``prefix`` itself, or its ``.bak`` set when a save was interrupted."""
-    if verify_set(prefix):
+def verify_set(prefix):
+    """True when the three files exist and the .states hashes match (or predate hashing)."""
+    return set_status(prefix) in ("ok", "unhashed")
+
+
+def resolve_checkpoint(prefix, allow_unverified=False):
+    """The prefix to load: ``prefix`` itself, or its ``.bak`` set when a save was interrupted.
+    A set whose hashes do not match, with no intact backup, is refused unless ``allow_unverified``."""
+    status = set_status(prefix)
+    if status in ("ok", "unhashed"):
         return prefix
     if verify_set(prefix + ".bak"):
         logger.warning("%s: the last save was interrupted (files do not match); loading the previous "
                        "checkpoint %s.bak.*", prefix, prefix)
         return prefix + ".bak"
+    if status == "mismatch":
+        if not allow_unverified:
+            raise CheckpointError(
+                f"{prefix}.pdparams/.pdopt do not match the sha256 recorded in {prefix}.states (a torn save or "
+                "edited files) and there is no intact backup; resume from another checkpoint, or set "
+                "Global.load_unverified_checkpoint: true to load it anyway")
+        logger.warning("%s: files do not match their recorded hashes; loading anyway "
+                       "(Global.load_unverified_checkpoint: true)", prefix)
     return prefix
 
 
@@ -180,9 +231,9 @@ def _remap_optimizer_state(opt_state, saved_names, model):
     return out
 
 
-def load_checkpoint(prefix, model, optimizer=None):
+def load_checkpoint(prefix, model, optimizer=None, allow_unverified=False):
     """Resume from ``prefix``: model, optimizer (+LR scheduler) and the states dict."""
-    prefix = resolve_checkpoint(normalize_prefix(prefix))
+    prefix = resolve_checkpoint(normalize_prefix(prefix), allow_unverified)
     if not os.path.exists(prefix + ".pdparams"):
         raise FileNotFoundError(
             f"Global.checkpoints: '{prefix}.pdparams' does not exist; point it at a checkpoint prefix "

@@ -121,13 +121,26 @@ class EarlyStopping:
             self.best, self.bad_evals = state.get("best"), int(state.get("bad_evals", 0))
 
 
+def nonfinite_tensors(model):
+    """(number of float weight tensors holding NaN/inf, number of float weight tensors)."""
+    bad = total = 0
+    for value in model.state_dict().values():
+        if value.dtype in (paddle.float16, paddle.bfloat16, paddle.float32, paddle.float64):
+            total += 1
+            bad += int(not bool(paddle.isfinite(value).all()))
+    return bad, total
+
+
 class NonFiniteGuard:
     """``Global.nan_policy``: 'stop' (default) raises NonFiniteLoss with step and batch;
-    'skip' drops the step, logs it and stops after ``max_consecutive`` in a row."""
+    'skip' drops the step, logs it and stops after ``Global.nan_max_consecutive`` (20) in a row,
+    or at once when the weights themselves went non-finite (skipping cannot recover them)."""
 
     def __init__(self, policy="stop", max_consecutive=20):
         if policy not in ("stop", "skip"):
             raise ValueError(f"Global.nan_policy must be 'stop' or 'skip', got {policy!r}")
+        if int(max_consecutive) < 1:
+            raise ValueError(f"Global.nan_max_consecutive must be >= 1, got {max_consecutive!r}")
         self.policy = policy
         self.max_consecutive = max_consecutive
         self.skipped = 0
@@ -138,16 +151,22 @@ class NonFiniteGuard:
                 "Lower the learning rate, enable gradient clipping (Optimizer.clip_norm), or check the labels "
                 "with `ppexp check-labels`.")
 
-    def skip(self, value, epoch, step, batch_idx, lr):
+    def skip(self, value, epoch, step, batch_idx, lr, model=None):
         """Called for a non-finite loss: True = skip this step; raises under 'stop'."""
         text = self.message(value, epoch, step, batch_idx, lr)
         if self.policy == "stop":
             raise NonFiniteLoss(text + " (Global.nan_policy: skip would drop such steps instead)")
         self.skipped += 1
         self.consecutive += 1
+        bad, total = nonfinite_tensors(model) if model is not None else (0, 0)
+        if bad:
+            raise NonFiniteLoss(f"{bad} of {total} weight tensors are NaN/inf, so skipping steps cannot recover; "
+                                f"stopping after {self.skipped} skipped step(s) (nothing non-finite is saved). "
+                                f"Last: {text}")
         logger.warning("skipping step: %s [%d skipped so far]", text, self.skipped)
         if self.consecutive >= self.max_consecutive:
-            raise NonFiniteLoss(f"{self.consecutive} consecutive non-finite losses; stopping. Last: {text}")
+            raise NonFiniteLoss(f"{self.consecutive} consecutive non-finite losses (Global.nan_max_consecutive: "
+                                f"{self.max_consecutive}); stopping. Last: {text}")
         return True
 
     def ok(self):

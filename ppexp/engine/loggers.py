@@ -33,7 +33,7 @@ class VisualDLLogger:
     """Scalars to ``<save_model_dir>/vdl/``; a no-op when disabled or not rank 0."""
 
     def __init__(self, logdir=None, enabled=True):
-        self.writer = None
+        self.writer, self.path = None, None
         if enabled and logdir:
             from visualdl import LogWriter
 
@@ -42,6 +42,7 @@ class VisualDLLogger:
             name = f"vdlrecords.{int(time.time())}.{os.getpid()}.log"
             self.writer = LogWriter(logdir=logdir, file_name=name)
             self.logdir = logdir
+            self.path = os.path.join(logdir, name)
 
     def scalars(self, prefix, values, step):
         if self.writer is None:

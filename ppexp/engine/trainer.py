@@ -19,13 +19,17 @@ from ppexp.config import dump_config
 from ppexp.data.datasets.accounting import REASONS
 from ppexp.data.loader import build_dataloader
 from ppexp.engine.builder import build_components
-from ppexp.engine.checkpoint import load_checkpoint, load_params_into, save_checkpoint
-from ppexp.engine.controls import AmpControl, EarlyStopping, NonFiniteGuard, NonFiniteLoss, eval_schedule
+from ppexp.engine.checkpoint import EXTS as CKPT_EXTS
+from ppexp.engine.checkpoint import load_checkpoint, load_params_into, remove_stale_temps, save_checkpoint
+from ppexp.engine.controls import (AmpControl, EarlyStopping, NonFiniteGuard, NonFiniteLoss, eval_schedule,
+                                   nonfinite_tensors)
 from ppexp.engine.ema import ModelEMA, swap_weights
-from ppexp.engine.evaluator import evaluate
+from ppexp.engine.evaluator import evaluate, log_skipped
 from ppexp.engine.loggers import VisualDLLogger
+from ppexp.engine.run_lock import run_lock
 from ppexp.engine.runtime import capture_rng, restore_rng, set_seed
 from ppexp.engine.stats import TrainingStats
+from ppexp.engine.written import record_written
 from ppexp.engine.env_info import write_env_json
 from ppexp.optimizer import build_optimizer
 
@@ -62,7 +66,7 @@ class Trainer:
         self.main_indicator = self.parts.metric.main_indicator
         self.state = {"epoch": 0, "global_step": 0, "best_model_dict": {self.main_indicator: 0}}
         self.early_stop = EarlyStopping(self.g.get("early_stopping"), self.main_indicator)
-        self.nan_guard = NonFiniteGuard(self.g.get("nan_policy", "stop"))
+        self.nan_guard = NonFiniteGuard(self.g.get("nan_policy", "stop"), self.g.get("nan_max_consecutive", 20))
         ema_cfg = self.g.get("ema")
         self.ema = ModelEMA(self.model, **ema_cfg) if ema_cfg else None
         self.vdl = VisualDLLogger(os.path.join(self.save_dir, "vdl"), bool(self.g.get("use_visualdl", True)) and self.rank == 0)
@@ -72,12 +76,14 @@ class Trainer:
         """Global.checkpoints resumes everything; Global.pretrained_model loads weights only."""
         ckpt, pretrained = self.g.get("checkpoints"), self.g.get("pretrained_model")
         if ckpt:
-            states = load_checkpoint(ckpt, self.model, self.optimizer)
+            states = load_checkpoint(ckpt, self.model, self.optimizer,
+                                     bool(self.g.get("load_unverified_checkpoint", False)))
             self.state["epoch"] = int(states.get("epoch", 0))
             self.state["global_step"] = int(states.get("global_step", 0))
             self.state["best_model_dict"] = dict(states.get("best_model_dict") or self.state["best_model_dict"])
             self.early_stop.load(states.get("early_stopping"))
             self.amp.load(states.get("amp"))
+            self.nan_guard.skipped = int(states.get("nonfinite_skipped", 0) or 0)
             if states.get("position"):
                 self.state["position"] = states["position"]
             restore_rng(states.get("rng"))
@@ -129,6 +135,7 @@ class Trainer:
         best = self.state["best_model_dict"]
         logger.info("best metric, %s", _fmt_metrics(best))
         self.vdl.close()
+        self.record_outputs()
         return best
 
     def _fit_epochs(self, stats):
@@ -185,7 +192,8 @@ class Trainer:
             preds = self.train_model(images)
             loss = self.parts.loss(preds, batch)["loss"]
         value = float(loss)
-        if not np.isfinite(value) and self.nan_guard.skip(value, epoch, self.state["global_step"] + 1, idx, lr):
+        if not np.isfinite(value) and self.nan_guard.skip(value, epoch, self.state["global_step"] + 1, idx, lr,
+                                                          self.model):
             self.optimizer.clear_grad()
             return
         self.nan_guard.ok()
@@ -230,10 +238,12 @@ class Trainer:
         with swap_weights(self.model, self.ema):  # with EMA on, the averaged weights are evaluated and saved
             result = evaluate(self.model, self.eval_loader, self.parts.post_process, self.parts.metric,
                               self.parts.loss)
-            if result[self.main_indicator] >= best.get(self.main_indicator, 0):
+            # a tie does not re-save best_accuracy (the first evaluation always saves it)
+            if result[self.main_indicator] > best.get(self.main_indicator, 0) or "best_step" not in best:
                 best.clear()
                 best.update(result, best_epoch=epoch, best_step=step)
                 self.save("best_accuracy", epoch)
+        log_skipped(result, logger)
         logger.info("cur metric, %s", _fmt_metrics(result))
         logger.info("best metric, %s", _fmt_metrics(best))
         self.vdl.scalars("EVAL", dict(result, best_acc=best.get(self.main_indicator, 0)), step)
@@ -251,7 +261,11 @@ class Trainer:
         if total:
             logger.warning("dropped samples this epoch: %d (%s); they were replaced by other samples. "
                            "Run `ppexp check-labels`.", total, ", ".join(f"{k}: {v}" for k, v in drops.items()))
-        self.vdl.scalars("TRAIN", {"dropped_samples": total}, self.state["global_step"])
+        self.vdl.scalars("TRAIN", {"dropped_samples": total, "skipped_steps": self.nan_guard.skipped},
+                         self.state["global_step"])
+        if self.nan_guard.skipped:
+            logger.warning("steps skipped for a non-finite loss so far (Global.nan_policy: skip): %d",
+                           self.nan_guard.skipped)
         self.save("latest", epoch)
         save_step = int(self.g.get("save_epoch_step", 1) or 1)
         if epoch % save_step == 0:
@@ -277,6 +291,11 @@ class Trainer:
     def save(self, prefix, epoch, position=None):
         if self.rank != 0:
             return
+        bad, total = nonfinite_tensors(self.model)
+        if bad:  # never let NaN weights become latest / best_accuracy / iter_epoch_N
+            raise NonFiniteLoss(f"{bad} of {total} weight tensors are NaN/inf at global_step "
+                                f"{self.state['global_step']}; refusing to save '{prefix}' over the last good "
+                                "checkpoint. Lower the learning rate or enable gradient clipping (Optimizer.clip_norm)")
         states = {
             "best_model_dict": dict(self.state["best_model_dict"]),
             "epoch": epoch,
@@ -290,10 +309,19 @@ class Trainer:
             states["ema"] = self.ema.state()
         if position:
             states["position"] = position
-        save_checkpoint(self.save_dir, prefix, self.model, self.optimizer, states)
+        written = [save_checkpoint(self.save_dir, prefix, self.model, self.optimizer, states)]
         if prefix == "best_accuracy":
-            save_checkpoint(os.path.join(self.save_dir, "best_model"), "model", self.model, self.optimizer, states)
+            written.append(save_checkpoint(os.path.join(self.save_dir, "best_model"), "model", self.model,
+                                           self.optimizer, states))
         logger.info("save model in %s", os.path.join(self.save_dir, prefix))
+        self.record_outputs(*(base + ext for base in written for ext in CKPT_EXTS))
+
+    def record_outputs(self, *paths):
+        """Note in .ppexp-written.json what this run wrote, logs included (reset acts only on such files)."""
+        if self.rank == 0:
+            self.vdl.flush()
+            logs = (os.path.join(self.save_dir, "train.log"), self.vdl.path)
+            record_written(self.save_dir, [p for p in (*paths, *logs) if p])
 
 
 def _fmt_metrics(metrics):
@@ -332,10 +360,15 @@ class _SignalGuard:
 
 
 def train(config, config_path=None):
-    """Entry point used by tools/train.py and ``ppexp train``."""
+    """Entry point used by tools/train.py and ``ppexp train``: one trainer per save_model_dir."""
     save_dir = config["Global"].get("save_model_dir") or "./output/rec/"
-    if paddle.distributed.get_rank() == 0:
+    if paddle.distributed.get_rank() != 0:
+        return Trainer(config).fit()
+    with run_lock(save_dir):
+        removed = remove_stale_temps(save_dir)
+        if removed:
+            logger.info("removed %d temporary file(s) of interrupted checkpoint saves, e.g. %s",
+                        len(removed), removed[0])
         dump_config(config, os.path.join(save_dir, "config.yml"))
-        write_env_json(config, save_dir)
-    trainer = Trainer(config)
-    return trainer.fit()
+        record_written(save_dir, [os.path.join(save_dir, "config.yml"), write_env_json(config, save_dir)])
+        return Trainer(config).fit()

@@ -83,6 +83,8 @@ class RecDatasetBase(Dataset):
             return None, "transform error"
 
     def __getitem__(self, idx):
+        if self.mode != "train":
+            return self.eval_item(idx)
         tried = []
         for _ in range(self.max_retries + 1):
             out, reason = self.try_sample(idx)
@@ -92,10 +94,21 @@ class RecDatasetBase(Dataset):
             self.drops.add(reason)
             tried.append(f"{self.describe(idx)}: {reason}")
             self.check_reject_fraction(tried)
-            # upstream: a random sample in training, the next one in evaluation
-            idx = int(self.rng.integers(len(self))) if self.mode == "train" else (idx + 1) % len(self)
+            idx = int(self.rng.integers(len(self)))  # upstream: a random replacement sample
         self.fail(f"{self.mode}: {len(tried)} consecutive samples were rejected; the dataset is mostly unusable. "
                   f"Last failures: {tried[-3:]}. Run `ppexp check-labels -c <config>` to find the cause.")
+
+    def eval_item(self, idx):
+        """Evaluation scores every sample at most once: a failed one is counted by reason and
+        skipped (None, dropped by the collate), never replaced by another sample (upstream does)."""
+        out, reason = self.try_sample(idx)
+        if out is not None:
+            self.drops.add_ok()
+            return out
+        self.drops.add(reason)
+        logger.debug("%s: skipping %s: %s", self.mode, self.describe(idx), reason)
+        self.check_reject_fraction([f"{self.describe(idx)}: {reason}"])
+        return None
 
     def fail(self, message):
         """Raise DatasetError, keeping the message in shared memory (``drops.fatal()``) for the main process."""

@@ -52,18 +52,26 @@ class SimpleDataSet(RecDatasetBase):
         if raw.startswith(b"\xef\xbb\xbf"):
             logger.warning("%s: starts with a UTF-8 BOM; it is ignored (run `ppexp check-labels`)", path)
             raw = raw[3:]
-        lines, crlf, malformed = [], 0, []
+        lines, crlf, malformed, not_utf8 = [], 0, [], []
         for lineno, line in enumerate(raw.split(b"\n"), 1):
             if line.endswith(b"\r"):
                 crlf, line = crlf + 1, line[:-1]
             if not line.strip():
                 continue
-            text = line.decode("utf-8", errors="replace")
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                text = line.decode("utf-8", errors="replace")
+                not_utf8.append(lineno)
             parts = text.split(self.delimiter)
             if len(parts) < 2:
                 malformed.append(lineno)
                 continue
             lines.append((path, lineno, parse_image_field(parts[0]), parts[1]))
+        if not_utf8:
+            logger.warning("%s: %d line(s) are not valid UTF-8 (first: line %s); their undecodable bytes become "
+                           "U+FFFD in the label. Re-save the file as UTF-8 (`ppexp check-labels --fix`)",
+                           path, len(not_utf8), not_utf8[:5])
         if crlf:
             logger.warning("%s: %d lines end in CRLF; the '\\r' is stripped (upstream keeps it in the label)", path, crlf)
         if malformed:

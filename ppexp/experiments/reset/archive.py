@@ -10,6 +10,13 @@ back when its place is free (or holds identical bytes); a rewritten file gets it
 backup back when it still holds exactly what reset wrote; a file reset created is
 removed when unchanged. Anything else is a conflict: left as it is, kept in the
 archive, and reported.
+
+Restore trusts nothing in the manifest it can check elsewhere: its checksum
+(``manifest.json.sha256``, written with it) must match; its config must still name
+the same save_model_dir and label files; every ``archived``/``backup`` path must be
+relative, without ``..``, inside the archive; every destination inside
+save_model_dir (or one of the config's label files / the config itself), outside
+any data_dir. One failed check refuses the whole restore before anything moves.
 """
 import datetime
 import errno
@@ -19,9 +26,10 @@ import os
 import shutil
 
 from ppexp.engine.env_info import sha256_file
-from ppexp.experiments.reset.safety import ARCHIVE_DIRNAME, SafetyError, inside
+from ppexp.experiments.reset.safety import ARCHIVE_DIRNAME, Guard, SafetyError, inside, real_parent
 
 MANIFEST = "manifest.json"
+CHECKSUM = MANIFEST + ".sha256"
 
 
 def _show(path):
@@ -66,10 +74,17 @@ class Manifest:
         self.save()
 
     def save(self):
-        tmp = os.path.join(self.dir, MANIFEST + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.data, f, indent=1, ensure_ascii=False)
-        os.replace(tmp, os.path.join(self.dir, MANIFEST))
+        save_manifest(self.dir, self.data)
+
+
+def save_manifest(archive_dir, data):
+    """manifest.json and its checksum beside it (restore refuses a manifest edited afterwards)."""
+    raw = json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
+    for name, content in ((CHECKSUM, (_sha(raw) + "\n").encode("ascii")), (MANIFEST, raw)):
+        tmp = os.path.join(archive_dir, name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(content)
+        os.replace(tmp, os.path.join(archive_dir, name))
 
 
 # ---------------------------------------------------------------- execute
@@ -156,8 +171,20 @@ def load_manifest(archive_dir):
     path = os.path.join(archive_dir, MANIFEST)
     if not os.path.isfile(path):
         raise SafetyError(f"{archive_dir} is not a reset archive (no {MANIFEST})")
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        with open(os.path.join(archive_dir, CHECKSUM), encoding="ascii") as f:
+            recorded = f.read().strip()
+    except (OSError, ValueError):
+        recorded = None
+    if recorded != _sha(raw):
+        raise SafetyError(f"{path} does not match its checksum in {CHECKSUM} (edited after the reset, or written "
+                          "by an older ppexp); restore refuses it: move the files back by hand from the archive")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as err:
+        raise SafetyError(f"{path} is not valid JSON ({err}); move the files back by hand from the archive") from err
     save_dir = data.get("save_model_dir") or ""
     archive_root = os.path.join(os.path.dirname(save_dir), ARCHIVE_DIRNAME)
     if not inside(os.path.realpath(archive_dir), archive_root):
@@ -166,17 +193,55 @@ def load_manifest(archive_dir):
     return data
 
 
-def _allowed(data, entry):
-    """Restore writes only where the reset itself acted."""
-    path = entry.get("path", "")
-    if entry["op"] == "move":
-        return inside(path, data["save_model_dir"]) and path != data["save_model_dir"]
-    if entry["op"] == "rewrite":
-        return path in data.get("label_files", []) or path in (data.get("config"), data.get("train_config")) \
-            or inside(path, data["save_model_dir"])
-    if entry["op"] == "delete":
-        return True
-    return entry["op"] == "create" and (inside(path, data["save_model_dir"]) or path == data.get("train_config"))
+def _guard_of(data):
+    """The Guard of the manifest's config, checked against what the manifest claims."""
+    from ppexp.config import ConfigError, get_config
+    from ppexp.experiments.reset.config_edit import reset_copy_path
+
+    config_path = data.get("config") or ""
+    try:
+        config, _ = get_config(config_path)
+    except ConfigError as err:
+        raise SafetyError(f"cannot check the archive against its config ({err}); restore the config first") from err
+    guard = Guard(config, config_path)
+    if guard.save_dir != data.get("save_model_dir"):
+        raise SafetyError(f"the manifest names save_model_dir {data.get('save_model_dir')} but its config "
+                          f"{config_path} names {guard.save_dir}; refusing an edited manifest")
+    if not set(data.get("label_files") or []) <= set(guard.label_files):
+        raise SafetyError(f"the manifest lists label files its config {config_path} does not name; "
+                          "refusing an edited manifest")
+    if data.get("train_config") not in (os.path.abspath(config_path), os.path.abspath(reset_copy_path(config_path))):
+        raise SafetyError(f"the manifest's train_config {data.get('train_config')} is neither the config nor its "
+                          "reset copy; refusing an edited manifest")
+    return guard
+
+
+def _archive_path(archive_dir, rel, top):
+    """``archive_dir/rel`` when ``rel`` is relative, without '..', under ``top``/ and inside the archive."""
+    parts = rel.split("/") if isinstance(rel, str) else []
+    if not parts or os.path.isabs(rel) or ".." in parts or parts[0] != top or len(parts) < 2:
+        return None
+    path = os.path.join(archive_dir, rel)
+    return path if inside(real_parent(path), os.path.realpath(archive_dir)) else None
+
+
+def _allowed(archive_dir, data, guard, entry):
+    """Restore reads only from the archive and writes only where the reset itself may act."""
+    op, path = entry.get("op"), entry.get("path")
+    if not isinstance(path, str) or not os.path.isabs(path):
+        return False
+    real, save_dir = real_parent(path), guard.save_dir
+    in_save = inside(real, save_dir) and real != save_dir and not guard.protected_reason(real)
+    if op == "move":
+        archived = entry.get("archived")
+        top = archived.split("/")[0] if isinstance(archived, str) else ""
+        return in_save and top in ("outputs", "caches") and _archive_path(archive_dir, archived, top) is not None
+    if op == "rewrite":
+        named = path in (data.get("label_files") or []) or path in (data.get("config"), data.get("train_config"))
+        return (named or in_save) and _archive_path(archive_dir, entry.get("backup"), "backups") is not None
+    if op == "create":
+        return in_save or path == data.get("train_config")
+    return op == "delete"
 
 
 def _same(a, b):
@@ -224,6 +289,7 @@ def _prune(archive_dir):
             if not os.path.islink(p) and not os.listdir(p):
                 os.rmdir(p)
     os.unlink(os.path.join(archive_dir, MANIFEST))
+    os.unlink(os.path.join(archive_dir, CHECKSUM))
     if not os.listdir(archive_dir):
         os.rmdir(archive_dir)
         parent = os.path.dirname(archive_dir.rstrip(os.sep))
@@ -235,10 +301,12 @@ def restore_archive(archive_dir, dry_run=False, log=print):
     """Undo a reset from its archive; returns the number of conflicts (0: fully restored, archive removed)."""
     archive_dir = os.path.abspath(archive_dir)
     data = load_manifest(archive_dir)
+    guard = _guard_of(data)
     remaining = []
-    for entry in reversed(data["entries"]):
-        if not _allowed(data, entry):
-            raise SafetyError(f"{archive_dir}/{MANIFEST}: entry {entry} points outside what the reset touched")
+    for entry in reversed(data.get("entries") or []):
+        if not isinstance(entry, dict) or not _allowed(archive_dir, data, guard, entry):
+            raise SafetyError(f"{archive_dir}/{MANIFEST}: entry {entry} points outside what the reset may touch; "
+                              "nothing was restored: move the files back by hand")
     for entry in reversed(data["entries"]):
         done, message = _undo(archive_dir, entry, dry_run)
         log(f"  {message}")
@@ -248,8 +316,7 @@ def restore_archive(archive_dir, dry_run=False, log=print):
         return len(remaining)
     if remaining:
         data["entries"] = remaining
-        with open(os.path.join(archive_dir, MANIFEST), "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, ensure_ascii=False)
+        save_manifest(archive_dir, data)
     else:
         _prune(archive_dir)
     return len(remaining)

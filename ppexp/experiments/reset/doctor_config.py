@@ -136,8 +136,7 @@ def check_eval_schedule(config, n_train):
 
 
 def _stale_reasons(prefix, config, save_dir):
-    import yaml
-
+    from ppexp.config import ConfigError, load_config
     from ppexp.engine.safe_pickle import safe_load
 
     reasons, g = [], config.get("Global") or {}
@@ -155,8 +154,11 @@ def _stale_reasons(prefix, config, save_dir):
             reasons.append(f"its .states cannot be read ({err})")
     saved = os.path.join(ckpt_dir, "config.yml")
     if os.path.isfile(saved):
-        with open(saved, encoding="utf-8") as f:
-            old = yaml.safe_load(f) or {}
+        try:
+            old = load_config(saved)   # bounded: a hostile saved config cannot hang doctor
+        except ConfigError as err:
+            old = {}
+            reasons.append(f"its saved config cannot be read ({err})")
         for key in ("Architecture",):
             if old.get(key) != config.get(key):
                 reasons.append(f"its run used a different {key} (see `ppexp diff {saved} CONFIG`)")

@@ -1,10 +1,10 @@
 """What in save_model_dir is a previous run's output (and why it matters), and ppexp's caches.
 
-Only the top level of save_model_dir is scanned, and only names the engine writes
-are taken: checkpoints (``<prefix>.pdparams/.pdopt/.states`` and interrupted
-``.tmp<pid>`` writes), ``train.log``, ``vdl/``, ``config.yml``, ``best_model/``,
-``env.json``, inference exports and prediction results. Anything else is listed
-as left alone.
+Only the top level of save_model_dir is scanned, and only what ppexp recorded as
+written (``.ppexp-written.json``: each file's size and sha256, see
+``ppexp.engine.written``) and still holds those bytes is taken: checkpoints,
+``train.log``, ``vdl/``, ``config.yml``, ``best_model/``, ``env.json``, inference
+exports, prediction results. Anything else, whatever its name, is listed as left alone.
 
 Caches: a directory is one of ppexp's caches when it holds a ``.ppexp-cache.json``
 marker (written by ``write_cache_marker``) naming the label files it was built
@@ -14,6 +14,9 @@ import json
 import os
 import re
 from dataclasses import dataclass
+
+from ppexp.engine.run_lock import LOCK_NAME
+from ppexp.engine.written import RECORD, read_record, written_by_ppexp
 
 CACHE_MARKER = ".ppexp-cache.json"
 CKPT_EXTS = (".pdparams", ".pdopt", ".states")
@@ -90,13 +93,18 @@ def scan_outputs(save_dir, glob, keep_best=False):
     outputs, left = [], []
     if not os.path.isdir(save_dir):
         return outputs, left
+    record = read_record(save_dir)
     for name in sorted(os.listdir(save_dir)):
         path = os.path.join(save_dir, name)
+        if name in (RECORD, LOCK_NAME) or os.path.isfile(os.path.join(path, CACHE_MARKER)):
+            continue                            # ppexp's bookkeeping (kept), caches (see find_caches)
         kind = classify(name, path, glob, save_dir)
-        if kind is None:
-            if not os.path.isfile(os.path.join(path, CACHE_MARKER)):
-                left.append((path, "not a ppexp output"))
+        if not written_by_ppexp(save_dir, path, record):
+            why = "not written by ppexp" if kind is None else \
+                f"named like a ppexp output, but not recorded in {RECORD} as written by ppexp (or changed since)"
+            left.append((path, why))
             continue
+        kind = kind or ("other output", "written by ppexp")
         outputs.append(Output(path, kind[1], kind[0], keep=keep_best and is_best(name)))
     return outputs, left
 

@@ -16,6 +16,7 @@ from ppexp.config import get_config, load_config, parse_yaml, validate_config
 from ppexp.experiments.reset import canonical
 from ppexp.experiments.reset.config_edit import edited_config_text, reset_copy_path
 from ppexp.engine.env_info import ENV_FILE, collect_env, env_json_bytes, read_env_json, same_env
+from ppexp.engine.written import written_by_ppexp
 from ppexp.experiments.reset.outputs import CACHE_MARKER, find_caches, scan_outputs
 from ppexp.experiments.reset.safety import Guard, inside, real_parent
 from ppexp.utils.character import CharacterDict
@@ -256,6 +257,9 @@ def _plan_env(plan, config):
         except (OSError, ValueError):
             old = {}
         if isinstance(old, dict) and old.get("written_by") == "reset" and same_env(old, record):
+            return
+        if not written_by_ppexp(plan.guard.save_dir, path):
+            plan.left.append((path, "not written by ppexp (or changed since); left as is, and no new env.json"))
             return
         problem = plan.guard.output_problem(path)
         if problem:

@@ -8,7 +8,10 @@ Rules (checked when the plan is made and again right before each action):
 - rewrites only of the label files the config names (regular files, not symlinks)
   and of the config (its reset copy, or in place with a backup);
 - new files only inside save_model_dir, ``<save_model_dir>/../_archive/`` and the
-  config's reset copy.
+  config's reset copy;
+- no reset at all when save_model_dir is a symlink, a system directory, the home
+  directory (or above it), a filesystem root or a folder right under one, overlaps
+  the data, or a training run holds its lock.
 """
 import os
 
@@ -16,6 +19,17 @@ from ppexp.experiments.labels.reader import IMAGE_EXTS
 from ppexp.engine.env_info import dataset_paths  # noqa: F401  (re-exported)
 
 ARCHIVE_DIRNAME = "_archive"
+# System trees: nothing in or under them is ever a run's output folder or a label file to rewrite.
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+                "/sys", "/usr", "/var")
+SYSTEM_EXCEPTIONS = ("/var/tmp",)
+
+
+def system_path(real):
+    """The system tree ``real`` lies in, or None."""
+    if any(inside(real, ok) for ok in SYSTEM_EXCEPTIONS):
+        return None
+    return next((t for t in SYSTEM_TREES if inside(real, t)), None)
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"II*\x00", b"MM\x00*", b"\x00\x00\x00\x0cjP")
 
 
@@ -54,7 +68,8 @@ class Guard:
 
     def __init__(self, config, config_path, extra_writable=()):
         g = config.get("Global") or {}
-        self.save_dir = os.path.realpath(g.get("save_model_dir") or "./output/rec/")
+        self.save_dir_given = os.path.abspath(g.get("save_model_dir") or "./output/rec/")
+        self.save_dir = os.path.realpath(self.save_dir_given)
         self.run_name = os.path.basename(self.save_dir.rstrip(os.sep)) or "run"
         self.archive_root = os.path.join(os.path.dirname(self.save_dir), ARCHIVE_DIRNAME)
         data_dirs, label_files = dataset_paths(config)
@@ -67,11 +82,7 @@ class Guard:
     # ------------------------------------------------------------ whole-run refusals
     def fatal_problems(self):
         """Reasons the reset must not run at all (empty list when it may)."""
-        out = []
-        home = os.path.realpath(os.path.expanduser("~"))
-        if self.save_dir in (os.sep, home) or os.path.dirname(self.save_dir) == self.save_dir:
-            out.append(f"Global.save_model_dir resolves to {self.save_dir}: refusing to reset a home or root "
-                       "directory; point it at the run's own output folder, e.g. ./output/rec/exp9/")
+        out = self._save_dir_problems()
         for d in self.data_dirs:
             if inside(self.save_dir, d) or inside(d, self.save_dir):
                 out.append(f"Global.save_model_dir {self.save_dir} overlaps the data_dir {d}: reset never touches "
@@ -83,6 +94,30 @@ class Guard:
             out.append(f"the config {self.config_path} lies inside save_model_dir (it is the run's saved copy, "
                        "which reset archives); copy it out first, e.g. cp it to configs/ and pass that")
         return out
+
+    def _save_dir_problems(self):
+        from ppexp.engine.run_lock import describe_holder, holder_if_locked
+
+        given, real = self.save_dir_given.rstrip(os.sep) or os.sep, self.save_dir
+        fix = "point it at the run's own output folder, e.g. ./output/rec/exp9/"
+        home = os.path.realpath(os.path.expanduser("~"))
+        if os.path.islink(given):
+            return [f"Global.save_model_dir {given} is a symlink (to {real}); reset does not follow it: "
+                    f"point save_model_dir at {real} itself"]
+        tree = system_path(real)
+        if tree:
+            return [f"Global.save_model_dir {real} is a system directory (under {tree}); refusing to reset it: {fix}"]
+        if inside(home, real):
+            return [f"Global.save_model_dir {real} is the home directory or above it; refusing to reset it: {fix}"]
+        parent = os.path.dirname(real)
+        if parent == real or os.path.ismount(real) or os.path.dirname(parent) == parent:
+            return [f"Global.save_model_dir {real} is a filesystem root or a folder right under one (the archive "
+                    f"would go to {os.path.join(parent, ARCHIVE_DIRNAME)}); refusing to reset it: {fix}"]
+        holder = holder_if_locked(real)
+        if holder is not None:
+            return [f"a training run is using Global.save_model_dir {real} ({describe_holder(holder)}); "
+                    "reset it after that run has finished or been stopped"]
+        return []
 
     # ------------------------------------------------------------ per path
     def protected_reason(self, real):
@@ -155,6 +190,11 @@ class Guard:
             return "does not exist"
         if is_image(ab):
             return "looks like an image"
+        tree = system_path(os.path.realpath(ab))
+        if tree:
+            return f"a system file (under {tree}); reset never rewrites those"
+        if not os.access(ab, os.W_OK):
+            return "not writable by you; reset never rewrites it"
         return None
 
     def write_problem(self, path):
