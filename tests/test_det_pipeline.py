@@ -224,3 +224,25 @@ def test_det_label_json_may_contain_the_delimiter(tmp_path):
     cfg["Eval"]["dataset"]["delimiter"] = " "
     loader, dataset = build_dataloader(cfg, "Eval", seed=1)
     assert len(list(loader)) == 3 and dataset.drops.snapshot() == {}
+
+
+def test_eval_batches_to_metric_end_to_end(tmp_path):
+    """Eval batches of 2 differently sized images -> maps drawn from the GT (MakeShrinkMap at each
+    image's resized size, padded like the images) -> DBPostProcess -> DetMetric: every text found."""
+    from ppexp.data.imaug.make_shrink_map import MakeShrinkMap
+    from ppexp.metrics import build_metric
+    from ppexp.postprocess import build_post_process
+
+    label = make_det_set(tmp_path, 6)
+    loader, _ = build_dataloader(det_config(tmp_path, label), "Eval", seed=1)
+    post = build_post_process({"name": "DBPostProcess", "thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 1.5})
+    metric, shrink = build_metric({"name": "DetMetric"}), MakeShrinkMap()
+    for images, shapes, polys, tags in loader:
+        maps = np.zeros((images.shape[0], 1) + tuple(images.shape[2:]), np.float32)
+        for k, (src_h, src_w, rh, rw) in enumerate(shapes.numpy()):
+            h, w = int(round(src_h * rh)), int(round(src_w * rw))
+            gt = {"image": np.zeros((h, w, 3), np.uint8), "polys": np.asarray(polys[k]) * (rw, rh),
+                  "ignore_tags": np.asarray(tags[k])}
+            maps[k, 0, :h, :w] = shrink(gt)["shrink_map"]
+        metric(post({"maps": maps}, shapes), [images, shapes, polys, tags])
+    assert metric.gt_care >= 12 and metric.get_metric() == {"precision": 1.0, "recall": 1.0, "hmean": 1.0}
