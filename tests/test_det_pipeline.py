@@ -2,6 +2,7 @@
 import json
 import re
 
+import cv2
 import numpy as np
 import pytest
 
@@ -246,3 +247,73 @@ def test_eval_batches_to_metric_end_to_end(tmp_path):
             maps[k, 0, :h, :w] = shrink(gt)["shrink_map"]
         metric(post({"maps": maps}, shapes), [images, shapes, polys, tags])
     assert metric.gt_care >= 12 and metric.get_metric() == {"precision": 1.0, "recall": 1.0, "hmean": 1.0}
+
+
+def _sample(label, h=80, w=120, value=0):
+    img = np.full((h, w, 3), value, np.uint8)
+    return run([{"DetLabelEncode": None}], {"image": img, "label": label})
+
+
+def test_copy_paste_adds_boxes_from_the_extra_sample():
+    from ppexp.data.imaug.copy_paste import CopyPaste
+
+    ext = _sample(boxes_label(("AB", [[10, 10], [50, 10], [50, 30], [10, 30]]),
+                              ("###", [[60, 40], [100, 40], [100, 60], [60, 60]]),
+                              ("CD", [[10, 50], [30, 50], [30, 60], [10, 60]])))
+    ext["image"][10:30, 10:50] = 200
+    ext["image"][50:60, 10:30] = 200
+    op = CopyPaste(objects_paste_ratio=1.0)
+    outs = []
+    for _ in range(2):
+        np.random.seed(5)
+        data = _sample(boxes_label(("X", [[5, 5], [25, 5], [25, 15], [5, 15]])), h=200, w=240)
+        data["ext_data"] = [ext]
+        outs.append(op(data))
+    out = outs[0]
+    np.testing.assert_array_equal(out["image"], outs[1]["image"])  # seeded
+    assert len(out["polys"]) == 3 and out["texts"][0] == "X" and sorted(out["texts"][1:]) == ["AB", "CD"]
+    assert out["ignore_tags"].tolist() == [False, False, False]  # only care boxes are pasted
+    for poly in out["polys"][1:]:  # the pasted boxes carry the pasted (bright) pixels, away from box X
+        mask = np.zeros(out["image"].shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+        inner = cv2.erode(mask, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)  # off the edge
+        assert inner.sum() > 20 and out["image"][inner > 0].mean() > 180
+        assert poly[:, 0].min() > 25 or poly[:, 1].min() > 15 or poly[:, 0].max() < 5 or poly[:, 1].max() < 5
+
+
+def test_copy_paste_without_extra_sample_or_quads():
+    from ppexp.data.imaug.copy_paste import CopyPaste
+
+    op = CopyPaste()
+    data = _sample(boxes_label(("X", [[5, 5], [25, 5], [25, 15], [5, 15]])))
+    assert len(op(dict(data, ext_data=[]))["polys"]) == 1
+    ext = _sample(boxes_label(("P", [[10, 10], [40, 10], [50, 20], [40, 30], [10, 30]])))
+    assert len(op(dict(data, ext_data=[ext]))["polys"]) == 1 and op.skipped.total() == 1
+
+
+def test_copy_paste_in_a_training_pipeline(tmp_path):
+    label = make_det_set(tmp_path, 6)
+    cfg = det_config(tmp_path, label)
+    cfg["Train"]["dataset"]["transforms"].insert(2, {"CopyPaste": None})
+    np.random.seed(0)
+    loader, dataset = build_dataloader(cfg, "Train", seed=1)
+    assert dataset.ext_data_num == 1
+    assert sum(1 for _ in loader) == 3 and dataset.drops.snapshot() == {}
+
+
+def test_every_upstream_det_config_builds(fixtures_dir):
+    """The Train/Eval transforms, PostProcess and Metric of every det config in the fixtures build unchanged."""
+    import yaml
+
+    from ppexp.metrics import build_metric
+    from ppexp.postprocess import build_post_process
+
+    configs = sorted((fixtures_dir / "det" / "configs").glob("*.yml"))
+    assert len(configs) >= 7
+    for path in configs:
+        cfg = yaml.safe_load(path.read_text())
+        for split in ("Train", "Eval"):
+            ops = create_operators(cfg[split]["dataset"]["transforms"], cfg.get("Global"), f"{path.name} {split}")
+            assert type(ops[1]).__name__ == "DetLabelEncode"
+        assert type(build_post_process(cfg["PostProcess"], cfg.get("Global"))).__name__ == "DBPostProcess"
+        assert build_metric(cfg["Metric"]).main_indicator == "hmean"
