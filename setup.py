@@ -41,6 +41,8 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "pillow>=9",
+        "pyclipper>=1.3",  # detection: polygon offsetting (MakeBorderMap, MakeShrinkMap, DBPostProcess)
+        "shapely>=2.0",  # detection: polygon area/length and IoU (DetMetric)
     ],
     extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
     entry_points={"console_scripts": ["ppexp=ppexp.cli:main"]},

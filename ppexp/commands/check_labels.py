@@ -5,11 +5,13 @@ Exit codes: 0 clean (warnings allowed unless --strict), 1 errors found, 2 usage 
 import argparse
 import sys
 
-HELP = "validate labels (encode -> decode round trip, Unicode, lengths, CTC feasibility, images, dictionary)"
+HELP = ("validate labels (encode -> decode round trip, Unicode, lengths, CTC feasibility, images, dictionary; "
+        "det: box JSON, points, areas, image bounds)")
 EPILOG = """examples:
   ppexp check-labels -c configs/rec/my_plates.yml
   ppexp check-labels --label-file train.txt --dict dict.txt --data-dir data/ --json report.json
   ppexp check-labels --label-file train.txt --eval-label-file val.txt --dict dict.txt --no-images --fix clean.txt
+  ppexp check-labels --det --label-file det_train.txt --data-dir images/ --json det_report.json
 
 exit codes: 0 clean, 1 errors found (or warnings with --strict), 2 usage error"""
 
@@ -25,6 +27,8 @@ def add_parser(subparsers):
                      help="label file (path<delimiter>label per line); repeatable")
     src.add_argument("--eval-label-file", action="append", dest="eval_label_files", metavar="FILE",
                      help="evaluation label file: also checked for Train/Eval leakage; repeatable")
+    src.add_argument("--det", action=argparse.BooleanOptionalAction, default=None,
+                     help="detection labels (JSON box lists; default: on when the config uses DetLabelEncode)")
     src.add_argument("--dict", dest="dict_path", metavar="FILE", help="character dictionary (default: 0-9a-z)")
     src.add_argument("--data-dir", help="directory the image paths are relative to")
     src.add_argument("--max-text-length", type=int, help="Global.max_text_length (default 25)")
@@ -58,7 +62,7 @@ def build_settings(args):
                max_text_length=args.max_text_length, use_space_char=args.use_space_char, stride=args.stride,
                time_steps=args.time_steps, images=args.images, workers=args.workers, max_squash=args.max_squash,
                max_examples=args.max_examples, strict=args.strict, progress=not args.no_progress,
-               fix=args.fix, json=args.json)
+               fix=args.fix, json=args.json, det=args.det)
     if args.config:
         return settings_from_config(args.config, args.opt, **cli)
     if args.opt:

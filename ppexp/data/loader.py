@@ -23,11 +23,41 @@ def is_empty_batch(batch):
 
 
 def _collate(batch):
-    """Stack each field of KeepKeys' lists into one numpy array; skipped (None) samples are left out."""
+    """Stack each field of KeepKeys' lists into one numpy array; skipped (None) samples are left out.
+
+    Fields whose shapes differ between samples (detection eval: images resized per aspect ratio,
+    a different number of polygons per image) do not stack: the first field (the image, CHW) is
+    zero-padded at the bottom/right to the largest height and width of the batch (DBPostProcess
+    cuts each map back to round(src * ratio) from the ``shape`` field), any other is kept as a list
+    of per-sample arrays. So detection eval runs with batch_size_per_card > 1 (upstream needs 1)."""
     batch = [sample for sample in batch if sample is not None]
     if not batch:
         return [np.full((1,), -1, dtype="int64")]
-    return [np.stack([np.asarray(sample[i]) for sample in batch]) for i in range(len(batch[0]))]
+    fields = []
+    for i in range(len(batch[0])):
+        items = [np.asarray(sample[i]) for sample in batch]
+        if all(x.shape == items[0].shape for x in items):
+            fields.append(np.stack(items))
+        elif i == 0 and all(x.ndim == 3 and x.shape[0] == items[0].shape[0] for x in items):
+            fields.append(pad_images(items))
+        else:
+            fields.append(items)
+    return fields
+
+
+def pad_images(images):
+    """CHW images -> [N, C, max H, max W], zero-padded at the bottom/right."""
+    height = max(x.shape[1] for x in images)
+    width = max(x.shape[2] for x in images)
+    out = np.zeros((len(images), images[0].shape[0], height, width), dtype=images[0].dtype)
+    for k, img in enumerate(images):
+        out[k, :, : img.shape[1], : img.shape[2]] = img
+    return out
+
+
+def _to_tensors(fields):
+    """Arrays become paddle tensors; per-sample lists (ragged fields) stay lists of numpy arrays."""
+    return [paddle.to_tensor(f) if isinstance(f, np.ndarray) else f for f in fields]
 
 
 def build_dataset(config, mode, seed=None, charset=None):
@@ -108,8 +138,7 @@ class InProcessLoader:
 
     def __iter__(self):
         for indices in self.batch_sampler:
-            fields = _collate([self.dataset[i] for i in indices])
-            yield [paddle.to_tensor(f) for f in fields]
+            yield _to_tensors(_collate([self.dataset[i] for i in indices]))
 
 
 class GuardedLoader:

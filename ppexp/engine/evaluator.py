@@ -86,7 +86,8 @@ def _eval_loss(loss_fn, preds, batch):
     return float(loss_fn(logits, tensors)["loss"])
 
 
-_SUM_FIELDS = ("correct_num", "all_num", "norm_edit_dis")
+_SUM_FIELDS = ("correct_num", "all_num", "norm_edit_dis",  # RecMetric
+               "gt_care", "det_care", "det_matched")        # DetMetric
 
 
 def _all_reduce(values, op="sum"):
@@ -97,7 +98,7 @@ def _all_reduce(values, op="sum"):
 
 
 def _sync_metric(metric, extra):
-    """Sum the metric's accumulators (RecMetric's counts) and ``extra`` over ranks, in place."""
+    """Sum the metric's accumulators (RecMetric's / DetMetric's counts) and ``extra`` over ranks, in place."""
     fields = [f for f in _SUM_FIELDS if hasattr(metric, f)]
     summed = _all_reduce([getattr(metric, f) for f in fields] + list(extra))
     for field, value in zip(fields, summed):

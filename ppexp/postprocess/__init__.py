@@ -4,6 +4,7 @@ from ppexp.utils.registry import Registry
 POSTPROCESS = Registry("post-process")
 
 from ppexp.postprocess.ctc_decode import CTCLabelDecode  # noqa: E402,F401
+from ppexp.postprocess.db_postprocess import DBPostProcess  # noqa: E402,F401
 
 
 def build_post_process(config, global_config=None, charset=None):

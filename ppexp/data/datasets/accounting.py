@@ -14,6 +14,8 @@ REASONS = (
     "label too long",
     "all characters unknown",
     "malformed line",
+    "invalid det label",
+    "no text boxes",
     "transform error",
     "other",
 )
@@ -25,6 +27,7 @@ def reason_key(text):
     for key, needle in (
         ("label too long", "longer than"),
         ("all characters unknown", "dictionary"),
+        ("invalid det label", "invalid det label"),
     ):
         if needle in text:
             return key

@@ -7,6 +7,7 @@ from collections import Counter
 from ppexp.data.datasets import DATASETS
 from ppexp.data.datasets.accounting import reason_key
 from ppexp.data.datasets.base import DatasetError, RecDatasetBase
+from ppexp.data.imaug.det_label_ops import det_label_problem
 from ppexp.data.imaug.label_ops import check_label
 from ppexp.data.label_lines import parse_image_field
 
@@ -33,6 +34,9 @@ class SimpleDataSet(RecDatasetBase):
         ds = self.dataset_config
         self.delimiter = ds.get("delimiter", "\t")
         self.data_dir = ds.get("data_dir") or ""
+        # det labels are JSON: everything after the first delimiter is the label (upstream keeps
+        # only the second field, which breaks a JSON label containing the delimiter)
+        self.det = any(type(op).__name__ == "DetLabelEncode" for op in self.ops)
         files = _as_list(ds.get("label_file_list"), f"{mode}.dataset.label_file_list")
         if not files:
             raise DatasetError(f"{mode}.dataset.label_file_list is empty; list your label files there")
@@ -63,7 +67,7 @@ class SimpleDataSet(RecDatasetBase):
             except UnicodeDecodeError:
                 text = line.decode("utf-8", errors="replace")
                 not_utf8.append(lineno)
-            parts = text.split(self.delimiter)
+            parts = text.split(self.delimiter, 1) if self.det else text.split(self.delimiter)
             if len(parts) < 2:
                 malformed.append(lineno)
                 continue
@@ -90,21 +94,28 @@ class SimpleDataSet(RecDatasetBase):
     def _prevalidate(self, mode):
         """Say up front how many labels the label encoder will reject, and stop if most are."""
         enc = self.label_encoder()
-        if enc is None:
+        if enc is not None:
+            check, name = (lambda label: check_label(label, enc.charset, enc.max_text_len)), "CTCLabelEncode"
+            hint = "Check Global.character_dict_path, max_text_length and the label files"
+        elif self.det:
+            check, name, hint = det_label_problem, "DetLabelEncode", "Check the det label files"
+        else:
             return
-        reasons = Counter()
-        for _, _, _, label in self.samples:
-            reason = check_label(label, enc.charset, enc.max_text_len)
+        reasons, first = Counter(), []
+        for path, lineno, _, label in self.samples:
+            reason = check(label)
             if reason:
                 reasons[reason_key(reason)] += 1
+                if len(first) < 3:
+                    first.append(f"{path}:{lineno}: {reason}")
         bad = sum(reasons.values())
         if bad:
-            logger.warning("%s: %d of %d labels will be rejected by CTCLabelEncode (%s); run `ppexp check-labels`",
-                           mode, bad, len(self.samples), dict(reasons))
+            logger.warning("%s: %d of %d labels will be rejected by %s (%s; first: %s); run `ppexp check-labels`",
+                           mode, bad, len(self.samples), name, dict(reasons), "; ".join(first))
         if bad > len(self.samples) / 2:
             raise DatasetError(
-                f"{mode}: {bad} of {len(self.samples)} labels are rejected by CTCLabelEncode ({dict(reasons)}). "
-                "Check Global.character_dict_path, max_text_length and the label files (`ppexp check-labels -c ...`).")
+                f"{mode}: {bad} of {len(self.samples)} labels are rejected by {name} ({dict(reasons)}; first: "
+                f"{'; '.join(first)}). {hint} (`ppexp check-labels -c ...`).")
 
     def __len__(self):
         return len(self.samples)

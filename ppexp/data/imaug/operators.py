@@ -76,6 +76,9 @@ class NormalizeImage:
 class ToCHWImage:
     """HWC -> CHW."""
 
+    def __init__(self):  # explicit: no options (so Global keys are not passed in)
+        pass
+
     def __call__(self, data):
         data["image"] = np.asarray(data["image"]).transpose((2, 0, 1))
         return data

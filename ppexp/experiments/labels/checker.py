@@ -4,6 +4,7 @@ import gc
 import time
 from dataclasses import dataclass, field
 
+from ppexp.experiments.labels.det_checks import DetLabelChecker, check_points_inside
 from ppexp.experiments.labels.dict_checks import check_coverage, check_dictionary
 from ppexp.experiments.labels.findings import Report
 from ppexp.experiments.labels.image_checks import check_images
@@ -37,9 +38,15 @@ def read_sources(settings, report):
 
 def check_parsed(parsed, settings, report):
     """Label and cross-line checks of already parsed files (also used by --fix to verify)."""
-    checker = LabelChecker(settings.charset, settings.max_text_length)
-    for pf in parsed:
-        checker.check_file(pf, settings.time_steps_for(pf.source), report)
+    if settings.det:
+        checker = DetLabelChecker()
+        for pf in parsed:
+            checker.check_file(pf, report)
+        report.sections["boxes_per_image"] = {str(k): v for k, v in sorted(checker.boxes_per_image.items())}
+    else:
+        checker = LabelChecker(settings.charset, settings.max_text_length)
+        for pf in parsed:
+            checker.check_file(pf, settings.time_steps_for(pf.source), report)
     check_sets(parsed, report)
     return checker
 
@@ -68,14 +75,20 @@ def _run_check(settings, progress):
     report = Report(settings.max_examples)
     report.notes.extend(settings.notes)
     t = {"start": time.perf_counter()}
-    entries = check_dictionary(settings, report)
+    entries = None if settings.det else check_dictionary(settings, report)
     parsed = read_sources(settings, report)
     t["read"] = time.perf_counter()
     checker = check_parsed(parsed, settings, report)
     t["labels"] = time.perf_counter()
     images = check_images(parsed, settings, report, progress) if settings.images else None
     t["images"] = time.perf_counter()
-    check_coverage(settings, entries, checker, report)
+    if settings.det:
+        if images is not None:
+            check_points_inside(parsed, checker, images, report)
+        else:
+            report.notes.append("images not decoded (--no-images): boxes outside their image are not checked")
+    else:
+        check_coverage(settings, entries, checker, report)
     if checker.n_lower_changed:
         report.notes.append(f"{checker.n_lower_changed:,} labels contain upper-case letters: without a dictionary "
                             "upstream lower-cases them (documented; not an error)")

@@ -83,7 +83,7 @@ def decode_all(parsed, workers=0, progress=True, cache=None):
     return tasks
 
 
-def _key(pf, i):
+def image_key(pf, i):
     return ("file", pf.refs()[i], None) if pf.source.kind == "file" else ("lmdb", pf.lmdb_env, pf.paths[i])
 
 
@@ -95,9 +95,9 @@ def check_images(parsed, settings, report, progress=True, cache=None):
     for pf in parsed:
         _, H, W = pf.source.image_shape
         for i in range(len(pf.paths)):
-            key = _key(pf, i)
+            key = image_key(pf, i)
             status, h, w, digest = results[key]
-            _report_one(report, pf, i, status, h, w, H, W, settings.max_squash)
+            _report_one(report, pf, i, status, h, w, H, W, settings.max_squash, not settings.det)
             if digest is not None and key not in seen:
                 seen.add(key)
                 by_digest[digest].append((pf, i, key))
@@ -107,7 +107,8 @@ def check_images(parsed, settings, report, progress=True, cache=None):
     return results
 
 
-def _report_one(report, pf, i, status, h, w, H, W, max_squash):
+def _report_one(report, pf, i, status, h, w, H, W, max_squash, rec=True):
+    """Per-image findings; the size and aspect rules are RecResizeImg's (``rec``), not detection's."""
     ref = pf.ref(i)
     where = dict(file=pf.file, line=pf.linenos[i], text=pf.labels[i], image=ref)
     if status == "missing":
@@ -116,6 +117,8 @@ def _report_one(report, pf, i, status, h, w, H, W, max_squash):
         report.add("image_zero_size", f"{ref} is empty ({h}x{w})", **where)
     elif status == "unreadable":
         report.add("image_unreadable", f"cv2.imdecode cannot decode {ref}", **where)
+    elif not rec:
+        return
     elif h <= 1 or w <= 1:
         report.add("image_1px_high", f"{ref} is {w}x{h} px (w x h): nothing left to recognise", **where)
     else:

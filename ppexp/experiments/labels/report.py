@@ -28,6 +28,7 @@ def settings_dict(result):
         "backbone": s.backbone,
         "stride": s.stride,
         "images": s.images,
+        "det": s.det,
         "sources": [{"split": src.split, "file": src.file, "kind": src.kind, "data_dir": src.data_dir,
                      "delimiter": src.delimiter, "image_shape": list(src.image_shape),
                      "time_steps": s.time_steps_for(src)} for src in s.sources],
@@ -57,6 +58,7 @@ def to_json(result):
         "coverage": rep.sections.get("coverage", {}),
         "length_histogram": {str(k): int(v) for k, v in sorted(result.checker.length_counts.items())},
         "samples_per_split": rep.sections.get("samples_per_split", {}),
+        "boxes_per_image": rep.sections.get("boxes_per_image", {}),
         "notes": rep.notes,
         "verdict": verdict(rep),
         "fix": rep.sections.get("fix"),
@@ -87,14 +89,19 @@ def to_text(result, max_rows=60):
     out = []
     _header(result, out)
     _findings(result.report, out)
-    _unknown(result.report, out)
-    _coverage(result, out, max_rows)
-    _histogram(result, out)
+    if result.settings.det:
+        _boxes(result.report, out)
+    else:
+        _unknown(result.report, out)
+        _coverage(result, out, max_rows)
+        _histogram(result, out)
     _summary(result, out)
     return "\n".join(line.rstrip() for line in out)
 
 
 def _header(result, out):
+    if result.settings.det:
+        return _det_header(result, out)
     s, cs = result.settings, result.settings.charset
     dict_desc = (f"{s.dict_path} ({len(cs.characters)} classes + blank)" if s.dict_path
                  else "none: built-in 0-9a-z, labels lower-cased")
@@ -112,6 +119,29 @@ def _header(result, out):
                                                  + (f", x {s.rows} rows)" if s.rows > 1 else ")")))
     for note in result.report.notes:
         out.append(f"  note: {note}")
+
+
+def _det_header(result, out):
+    s = result.settings
+    out.append("ppexp check-labels" + (f"  (config {s.config_path})" if s.config_path else "") + "  detection labels")
+    for src in s.sources:
+        n = sum(pf.n_samples for pf in result.parsed if pf.source.split == src.split and pf.source.file == src.file)
+        out.append(f"  {src.split:<6}: {src.file}  {n:,} samples, data_dir '{src.data_dir}', delimiter "
+                   f"{_fmt_delim(src.delimiter)}")
+    for note in result.report.notes:
+        out.append(f"  note: {note}")
+
+
+def _boxes(rep, out, width=40):
+    hist = rep.sections.get("boxes_per_image") or {}
+    if not hist:
+        return
+    out.append("")
+    out.append("Boxes per image")
+    peak = max(hist.values())
+    for n, count in hist.items():
+        out.append(f"  {n:>4} | {'#' * max(1, round(width * count / peak)):<{width}} {count:>9,}"
+                   + ("  no boxes: dropped" if n == "0" else ""))
 
 
 def _findings(rep, out):

@@ -49,6 +49,7 @@ class CheckSettings:
     json: str = None
     config_path: str = None
     backbone: str = None
+    det: bool = False                       # detection labels (DetLabelEncode): JSON box lists
     notes: list = field(default_factory=list)
     _charset: object = None
 
@@ -125,6 +126,11 @@ def _sources_from_split(config, split, path):
     return [LabelSource(split, f, data_dir, delimiter, image_shape=shape) for f in files]
 
 
+def _has_op(config, split, name):
+    transforms = (((config.get(split) or {}).get("dataset") or {}).get("transforms")) or []
+    return any(isinstance(op, dict) and name in op for op in transforms)
+
+
 def settings_from_config(path, overrides=None, **cli):
     """Build CheckSettings from a training config; CLI values (not None) win."""
     try:
@@ -138,6 +144,7 @@ def settings_from_config(path, overrides=None, **cli):
     if not sources:
         raise UsageError(f"{path}: neither Train.dataset nor Eval.dataset is configured")
     backbone = ((config.get("Architecture") or {}).get("Backbone") or {}).get("name")
+    det = any(_has_op(config, split, "DetLabelEncode") for split in ("Train", "Eval"))
     settings = CheckSettings(
         sources=sources,
         dict_path=glob.get("character_dict_path") or None,
@@ -147,9 +154,10 @@ def settings_from_config(path, overrides=None, **cli):
         rows=int(((config.get("Architecture") or {}).get("Neck") or {}).get("rows", 1) or 1),
         config_path=path,
         backbone=backbone,
+        det=det,
         notes=list(warnings),
     )
-    if backbone and backbone not in BACKBONE_STRIDES and cli.get("stride") is None:
+    if backbone and backbone not in BACKBONE_STRIDES and cli.get("stride") is None and not det:
         settings.notes.append(f"backbone '{backbone}' has no known width stride; assuming {DEFAULT_STRIDE} "
                               "(pass --stride or --time-steps)")
     return apply_cli(settings, **cli)
@@ -197,5 +205,7 @@ def validate(settings):
         raise UsageError("--stride and --time-steps must be positive")
     if settings.fix and any(s.kind == "lmdb" for s in settings.sources):
         raise UsageError("--fix works on label files, not LMDB datasets")
+    if settings.fix and settings.det:
+        raise UsageError("--fix is not available for detection labels yet; the report lists every line to mend")
     settings.charset  # noqa: B018  (loads the dictionary; UsageError if missing)
     return settings
