@@ -42,6 +42,9 @@ setup(
         "matplotlib>=3.7",
         "pillow>=9",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+        "tune": ["optuna>=3.4", "psycopg[binary]>=3.1"],  # ppexp tune (SQLite needs optuna only)
+    },
     entry_points={"console_scripts": ["ppexp=ppexp.cli:main"]},
 )

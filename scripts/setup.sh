@@ -9,6 +9,10 @@ VENV=${PPEXP_VENV:-.venv}
 need_apt=()
 ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || ls /usr/lib/*/libgomp.so.1 /usr/lib64/libgomp.so.1 >/dev/null 2>&1 || need_apt+=(libgomp1)
 ls /usr/share/fonts/truetype/nanum/NanumGothic*.ttf >/dev/null 2>&1 || need_apt+=(fonts-nanum)
+# the test suite starts a throw-away PostgreSQL server for `ppexp tune`'s multi-worker test
+if [ "${1:-}" = "--test" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need_apt+=(postgresql)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "[setup] installing ${need_apt[*]} (apt)"
@@ -20,7 +24,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 [ -x "$VENV/bin/python" ] || { echo "[setup] creating $VENV"; $PY -m venv "$VENV"; }
-extras=""; [ "${1:-}" = "--test" ] && extras="[test]"
+extras=""; [ "${1:-}" = "--test" ] && extras="[test,tune]"
 stamp="$VENV/.ppexp-installed$extras"
 digest=$(cat setup.py | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
