@@ -152,8 +152,11 @@ def test_tiny_study_prunes_and_fails_bad_trials(toy, tmp_path, capsys):
 def _wait_for(predicate, timeout, what):
     end = time.time() + timeout
     while time.time() < end:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except KeyError:  # the tuner has not created the study yet
+            pass
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
@@ -162,24 +165,23 @@ def test_kill9_then_rerun_finishes_without_repeating(toy, tmp_path):
     """kill -9 of the tuner while a trial runs; the same command again marks that trial failed (its worker
     is dead), runs the rest, and the study ends with exactly --trials trials, numbers 0..N-1, none twice."""
     out = tmp_path / "study"
-    argv = _tune_argv(toy, out, _space(tmp_path), 4, "--sampler", "random")
+    argv = _tune_argv(toy, out, _space(tmp_path), 3, "--sampler", "random")
     state = optuna.trial.TrialState
     proc = subprocess.Popen([sys.executable, "-m", "ppexp.cli", *argv], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         _wait_for(lambda: os.path.exists(out / "study.db") and
-                  [t.state for t in _trials(out)] == [state.COMPLETE, state.RUNNING], 120,
+                  [t.state for t in _trials(out)] == [state.COMPLETE, state.RUNNING], 900,
                   "trial 0 complete and trial 1 running")
         time.sleep(1.0)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert [t.state for t in _trials(out)] == [state.COMPLETE, state.RUNNING]  # nobody could record the loss
-    rerun = subprocess.run([sys.executable, "-m", "ppexp.cli", *argv], capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run([sys.executable, "-m", "ppexp.cli", *argv], capture_output=True, text=True, timeout=1800)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     trials = _trials(out)
-    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert [t.number for t in trials] == [0, 1, 2]
     assert trials[1].state == state.FAIL and "died" in trials[1].user_attrs["fail_reason"]
-    assert [t.state for t in trials[2:]] == [state.COMPLETE, state.COMPLETE] or \
-        all(t.state.is_finished() for t in trials[2:])
+    assert trials[2].state == state.COMPLETE
     assert "trial    1  FAIL" in rerun.stdout and "trial    2" in rerun.stdout and "trial    0 " not in rerun.stdout

@@ -23,7 +23,7 @@ def add_parser(subparsers):
     parser.add_argument("--direction", choices=("maximize", "minimize"), default="maximize")
     parser.add_argument("--timeout", type=float, metavar="S", help="start no new trial after S seconds")
     parser.add_argument("--jobs", type=int, default=1, metavar="J", help="local worker processes (default 1)")
-    parser.add_argument("--seed", type=int, help="sampler seed")
+    parser.add_argument("--seed", type=int, help="sampler seed (--jobs worker i gets seed + i; give each machine its own)")
     parser.add_argument("--enqueue", action="append", nargs="+", metavar="KEY=VALUE",
                         help="run these values as a trial first (repeat for several trials)")
     parser.add_argument("--report", metavar="STUDY", help="write the study's report instead of tuning")
@@ -58,3 +58,7 @@ def run(args):
     except TuneError as err:
         print(f"ppexp tune: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("ppexp tune: interrupted; the running trial is recorded failed. Run the same command again to "
+              "continue the study.", file=sys.stderr)
+        return 130

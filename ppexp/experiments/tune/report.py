@@ -1,14 +1,14 @@
 """``ppexp tune --report STUDY``: best trials, parameter importances, plots, the best config.
 
 Writes into <study dir>/report/ (or --out/report/): report.md, history.png, importance.png,
-parallel.png, intermediate.png (matplotlib), the same as .html when plotly is installed, and
+parallel.png, intermediate.png (matplotlib) and report.png (all four), the same as .html when plotly is installed, and
 best_config.yml ready for ``ppexp train -c``.
 """
 import os
 import warnings
 
 from ppexp.config import ConfigError, dump_config, load_config, merge_overrides
-from ppexp.experiments.tune.study import import_optuna, open_storage, open_study, redact
+from ppexp.experiments.tune.study import import_optuna, open_storage, open_study, redact, state_counts
 from ppexp.experiments.tune.tuner import study_paths
 
 PLOTS = {  # file stem -> optuna.visualization function name
@@ -28,7 +28,7 @@ def write_report(name, storage=None, out=None, metric=None, top=10, echo=print):
     os.makedirs(report_dir, exist_ok=True)
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    lines = [f"# Study {name}", "", f"storage {redact(url)}; {len(trials)} trials: {_counts(trials)}", ""]
+    lines = [f"# Study {name}", "", f"storage {redact(url)}; {len(trials)} trials: {state_counts(trials)}", ""]
     lines += _best_table(study, complete, metric, top)
     importances = _importances(study, complete)
     if importances:
@@ -60,13 +60,6 @@ def write_report(name, storage=None, out=None, metric=None, top=10, echo=print):
 def _short_path(path):
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
-
-
-def _counts(trials):
-    counts = {}
-    for t in trials:
-        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
-    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
 
 
 def _best_table(study, complete, metric, top):
@@ -121,8 +114,27 @@ def _plots(study, report_dir, n_complete):
             written.append((stem, path))
         except (ValueError, RuntimeError, ImportError) as err:
             warnings.warn(f"{stem} plot skipped: {err}")
+    if len(written) > 1:
+        written.append(("report", _overview(written, os.path.join(report_dir, "report.png"))))
     written += _html_plots(study, report_dir, n_complete)
     return written
+
+
+def _overview(written, path):
+    """The PNGs side by side in one small image (2 columns)."""
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+
+    rows = (len(written) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(14, 4 * rows))
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (_, png) in zip(axes.flat, written):
+        ax.imshow(mpimg.imread(png))
+    fig.tight_layout(pad=0.2)
+    fig.savefig(path, dpi=60)
+    plt.close(fig)
+    return path
 
 
 def _html_plots(study, report_dir, n_complete):

@@ -7,6 +7,7 @@ hosts are caught by Optuna's heartbeat (RDB storage) after ``grace`` seconds.
 """
 import os
 import socket
+import time
 import warnings
 
 HEARTBEAT_S = 10
@@ -53,15 +54,19 @@ def open_storage(url, heartbeat=True):
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])) or ".", exist_ok=True)
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
-                                          heartbeat_interval=HEARTBEAT_S if heartbeat else None,
-                                          grace_period=GRACE_S if heartbeat else None)
-    except Exception as err:  # noqa: BLE001 - driver / connection errors become one clear line
-        raise TuneError(f"cannot open the study storage {redact(url)}: {type(err).__name__}: "
-                            f"{str(err).splitlines()[0] if str(err) else ''}; check the URL (sqlite:///path/study.db "
-                            "or postgresql://user:password@host:5432/db), that the server runs, and that "
-                            "psycopg is installed (pip install -e '.[tune]')") from err
+    for attempt in range(4):  # workers starting together race to create the tables: retry
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
+                                              heartbeat_interval=HEARTBEAT_S if heartbeat else None,
+                                              grace_period=GRACE_S if heartbeat else None)
+        except Exception as err:  # noqa: BLE001 - driver / connection errors become one clear line
+            if attempt < 3 and "IntegrityError" in type(err).__name__ + repr(err):
+                time.sleep(1 + attempt)
+                continue
+            raise TuneError(f"cannot open the study storage {redact(url)}: {type(err).__name__}: "
+                            f"{str(err).splitlines()[0] if str(err) else ''}; check the URL (sqlite:///path/"
+                            "study.db or postgresql://user:password@host:5432/db), that the server runs, and "
+                            "that psycopg is installed (pip install -e '.[tune]')") from err
 
 
 def redact(url):
@@ -104,8 +109,15 @@ def open_study(storage, name, direction="maximize", sampler=None, pruner=None, c
             known = [s.study_name for s in optuna.get_all_study_summaries(storage)]
             raise TuneError(f"no study named {name!r} in {redact(storage.url)}; known: "
                             f"{', '.join(known) or 'none'}") from err
-    study = optuna.create_study(storage=storage, study_name=name, direction=direction, sampler=sampler,
-                                pruner=pruner, load_if_exists=True)
+    for attempt in range(4):  # two workers creating the same study at once: the loser loads it
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, direction=direction, sampler=sampler,
+                                        pruner=pruner, load_if_exists=True)
+            break
+        except Exception as err:  # noqa: BLE001 - sqlalchemy IntegrityError under the race
+            if attempt == 3 or "Integrity" not in type(err).__name__ + repr(err):
+                raise
+            time.sleep(1 + attempt)
     stored = study.direction.name.lower()
     if stored != direction:
         raise TuneError(f"study {name!r} already exists and maximizes/minimizes differently ({stored}); "
@@ -179,3 +191,12 @@ def taken_count(study, before_number=None):
     if before_number is not None:
         trials = [t for t in trials if t.number < before_number]
     return len(trials)
+
+
+def state_counts(trials):
+    """'4 complete, 1 pruned, 1 fail' in a fixed order."""
+    counts = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    order = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+    return ", ".join(f"{counts[s]} {s.lower()}" for s in order if counts.get(s))

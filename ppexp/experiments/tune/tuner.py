@@ -7,8 +7,8 @@ import time
 from ppexp.config import get_config, parse_override
 from ppexp.experiments.tune.space import load_space
 from ppexp.experiments.tune.study import (TuneError, default_storage, import_optuna, make_pruner, make_sampler,
-                                          open_storage, open_study, redact)
-from ppexp.experiments.tune.worker import TuneJob, run_worker
+                                          open_storage, open_study, redact, state_counts)
+from ppexp.experiments.tune.worker import TuneJob, run_worker, say
 
 
 def study_paths(study_name, out=None, storage=None):
@@ -57,7 +57,7 @@ def enqueue(study, space, groups):
         study.enqueue_trial(params, skip_if_exists=True)
 
 
-def run_tune(args, overrides, out=print, argv=None):
+def run_tune(args, overrides, out=say, argv=None):
     """The whole study from this process (and its --jobs workers). Returns the exit code."""
     job, study = prepare(args, overrides)
     os.makedirs(job.study_dir, exist_ok=True)
@@ -68,7 +68,7 @@ def run_tune(args, overrides, out=print, argv=None):
             f"{args.jobs} worker(s); trial runs under {job.study_dir}/")
     started = time.time()
     if args.jobs > 1:
-        code = _run_local_workers(args.jobs, job, argv)
+        code = _run_local_workers(args.jobs, job, argv, args.seed)
     else:
         run_worker(job, study, out)
         code = 0
@@ -77,7 +77,7 @@ def run_tune(args, overrides, out=print, argv=None):
     return code
 
 
-def _run_local_workers(jobs, job, argv):
+def _run_local_workers(jobs, job, argv, seed_base=None):
     """--jobs J: J copies of this command line with --jobs 1 --worker, sharing the storage."""
     if argv is None:
         raise TuneError("--jobs > 1 works from the ppexp command line; from Python start one process per worker")
@@ -86,20 +86,22 @@ def _run_local_workers(jobs, job, argv):
         argv += ["--storage", job.storage.url]
     if job.trial_overrides:
         argv += ["-o", *job.trial_overrides]
-    procs = [subprocess.Popen([sys.executable, "-m", "ppexp.cli", *argv]) for _ in range(jobs)]
+    procs = []
+    for i in range(jobs):  # the same seed in every worker would sample the same values: seed + i
+        seed = ["--seed", str(seed_base + i)] if seed_base is not None else []
+        procs.append(subprocess.Popen([sys.executable, "-m", "ppexp.cli", *argv, *seed]))
     return max(p.wait() for p in procs)
 
 
 def _with_one_job(argv):
+    """argv without --jobs / --seed (and their values), plus --jobs 1."""
     out, skip = [], False
     for item in argv:
         if skip:
             skip = False
-            continue
-        if item == "--jobs":
+        elif item in ("--jobs", "--seed"):
             skip = True
-            continue
-        if not item.startswith("--jobs="):
+        elif not item.startswith(("--jobs=", "--seed=")):
             out.append(item)
     return out + ["--jobs", "1"]
 
@@ -107,12 +109,7 @@ def _with_one_job(argv):
 def summary(study, metric, seconds, job=None):
     optuna = import_optuna()
     trials = study.get_trials(deepcopy=False)
-    counts = {}
-    for t in trials:
-        counts[t.state.name] = counts.get(t.state.name, 0) + 1
-    parts = ", ".join(f"{counts.get(s, 0)} {s.lower()}" for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
-                      if counts.get(s))
-    lines = [f"study {study.study_name}: {len(trials)} trials ({parts}); this run {seconds:.1f} s"]
+    lines = [f"study {study.study_name}: {len(trials)} trials ({state_counts(trials)}); this run {seconds:.1f} s"]
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     if complete:
         best = study.best_trial
@@ -121,7 +118,10 @@ def summary(study, metric, seconds, job=None):
         lines.append(f"  run dir: {best.user_attrs.get('trial_dir', '?')}")
     else:
         lines.append("no trial completed: see the FAIL messages above (and each trial's stdout.log)")
-    storage = f" --storage {redact(study._storage.url)}" if job is None or job.storage.url != default_storage(
-        job.study_dir) else (f" --out {job.study_dir}" if job.study_dir != study_paths(study.study_name)[0] else "")
-    lines.append(f"report: ppexp tune --report {study.study_name}{storage}")
+    where = ""
+    if job is not None and job.storage.url != default_storage(job.study_dir):
+        where = f" --storage {redact(job.storage.url)}"
+    elif job is not None and job.study_dir != study_paths(study.study_name)[0]:
+        where = f" --out {job.study_dir}"
+    lines.append(f"report: ppexp tune --report {study.study_name}{where}")
     return "\n".join(lines)

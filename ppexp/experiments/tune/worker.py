@@ -34,11 +34,16 @@ class TuneJob:
     trial_overrides: list = field(default_factory=list)  # per-trial extras, e.g. cpu_threads under --jobs
 
 
+def say(line):
+    """Progress goes out line by line, also into a pipe or a log file (several workers interleave)."""
+    print(line, flush=True)
+
+
 def trial_dir(job, number):
     return os.path.join(job.study_dir, f"trial_{number:04d}")
 
 
-def run_worker(job, study, out=print):
+def run_worker(job, study, out=say):
     """Run trials until the study is full; returns the list of outcome dicts this worker produced."""
     optuna = import_optuna()
     start, done = time.time(), []
