@@ -147,6 +147,30 @@ def test_tiny_study_prunes_and_fails_bad_trials(toy, tmp_path, capsys):
     # a re-run with the same target does nothing more: the study already holds 6
     assert main(argv) == 0
     assert len(_trials(out)) == 6
+    _check_report(out, min(complete, key=lambda t: t.value))
+
+
+def _check_report(out, best):
+    from ppexp.config import load_config
+
+    assert main(["tune", "--report", "tiny_words", "--out", str(out)]) == 0
+    rep = out / "report"
+    for name in ("report.md", "history.png", "importance.png", "parallel.png", "intermediate.png", "report.png"):
+        assert (rep / name).stat().st_size > 1000 or name == "report.md", name
+    md = (rep / "report.md").read_text()
+    assert f"| {best.number} | {best.value:.4f} |" in md and "## Failed trials" in md and "## Parameter importances" in md
+    cfg = load_config(str(rep / "best_config.yml"))  # ready for ppexp train: the best trial's values
+    assert cfg["Optimizer"]["lr"]["learning_rate"] == pytest.approx(best.params["Optimizer.lr.learning_rate"])
+    assert cfg["Architecture"]["Neck"]["hidden_size"] == best.params["Architecture.Neck.hidden_size"]
+    assert cfg["Global"]["save_model_dir"] == "./output/rec/tiny_words_best/"
+
+
+def test_bad_space_is_a_clear_error_before_any_trial(tmp_path, capsys):
+    bad = _space(tmp_path, "Optimizer.lr.learning_rate: {type: float, low: 0.01, high: 0.001}\n")
+    assert main(["tune", "-c", CONFIG, "--space", bad, "--trials", "2", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "space.yml:1: Optimizer.lr.learning_rate: 'low' (0.01) is greater than 'high' (0.001)" in err
+    assert not (tmp_path / "s").exists()
 
 
 def _wait_for(predicate, timeout, what):

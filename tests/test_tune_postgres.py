@@ -87,7 +87,7 @@ def test_two_workers_share_one_study(postgres_url, tmp_path):
             "--sampler", "random", "-o", *tune_overrides(toy)]
     procs = [subprocess.Popen(argv + ["--out", str(tmp_path / f"worker{i}")], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(2)]
-    outputs = [p.communicate(timeout=900) for p in procs]
+    outputs = [p.communicate(timeout=3000) for p in procs]  # generous: CI machines can be very busy
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, err[-2000:]
     ran = [[int(line.split()[1]) for line in out.splitlines() if line.startswith("trial ")] for out, _ in outputs]

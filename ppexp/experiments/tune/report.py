@@ -8,7 +8,7 @@ import os
 import warnings
 
 from ppexp.config import ConfigError, dump_config, load_config, merge_overrides
-from ppexp.experiments.tune.study import import_optuna, open_storage, open_study, redact, state_counts
+from ppexp.experiments.tune.study import TuneError, import_optuna, open_storage, open_study, redact, state_counts
 from ppexp.experiments.tune.tuner import study_paths
 
 PLOTS = {  # file stem -> optuna.visualization function name
@@ -22,6 +22,9 @@ PLOTS = {  # file stem -> optuna.visualization function name
 def write_report(name, storage=None, out=None, metric=None, top=10, echo=print):
     optuna = import_optuna()
     study_dir, url = study_paths(name, out, storage)
+    if url.startswith("sqlite:///") and not os.path.isfile(url[len("sqlite:///"):]):
+        raise TuneError(f"no study database at {url[len('sqlite:///'):]}; pass the study's --storage URL, or "
+                        "--out DIR when it was tuned with --out")
     study = open_study(open_storage(url, heartbeat=False), name, create=False)
     metric = metric or study.user_attrs.get("metric", "value")
     report_dir = os.path.join(study_dir, "report")
