@@ -86,7 +86,9 @@ def _importances(study, complete):
         return {}
     optuna = import_optuna()
     try:
-        return optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "some regimes have < 2 trials": expected in small studies
+            return optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError) as err:  # e.g. a single distinct value per parameter
         warnings.warn(f"parameter importances not computed: {err}")
         return {}

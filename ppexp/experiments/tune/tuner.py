@@ -1,4 +1,5 @@
 """``ppexp tune``: set up (config, space, storage, study), run the workers, print the summary."""
+import math
 import os
 import subprocess
 import sys
@@ -28,8 +29,13 @@ def prepare(args, overrides):
     metric = args.metric or (config.get("Metric") or {}).get("main_indicator", "acc")
     name = args.study or os.path.splitext(os.path.basename(args.config))[0]
     study_dir, url = study_paths(name, args.out, args.storage)
-    storage = open_storage(url)
     sampler = make_sampler(args.sampler, space, args.seed)
+    if args.sampler == "grid":
+        points = math.prod(len(values) for values in space.grid().values())
+        if args.trials > points:
+            raise TuneError(f"--sampler grid: the space has {points} grid points, fewer than --trials "
+                            f"{args.trials}; pass --trials {points}")
+    storage = open_storage(url)
     study = open_study(storage, name, args.direction, sampler, make_pruner(args.pruner))
     for key, value in (("config", os.path.abspath(args.config)), ("space", os.path.abspath(args.space)),
                        ("metric", metric), ("overrides", list(overrides))):
