@@ -209,3 +209,11 @@ def test_kill9_then_rerun_finishes_without_repeating(toy, tmp_path):
     assert trials[1].state == state.FAIL and "died" in trials[1].user_attrs["fail_reason"]
     assert trials[2].state == state.COMPLETE
     assert "trial    1  FAIL" in rerun.stdout and "trial    2" in rerun.stdout and "trial    0 " not in rerun.stdout
+
+
+def test_optuna_is_imported_lazily():
+    """The core install does not need optuna: the CLI and the tune modules import without it."""
+    code = ("import sys, ppexp.cli; ppexp.cli.build_parser(); import ppexp.experiments.tune.tuner, "
+            "ppexp.experiments.tune.report, ppexp.experiments.tune.trial_main; "
+            "assert 'optuna' not in sys.modules and 'sqlalchemy' not in sys.modules, 'imported eagerly'")
+    subprocess.run([sys.executable, "-c", code], check=True)
