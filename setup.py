@@ -44,6 +44,9 @@ setup(
         "pyclipper>=1.3",  # detection: polygon offsetting (MakeBorderMap, MakeShrinkMap, DBPostProcess)
         "shapely>=2.0",  # detection: polygon area/length and IoU (DetMetric)
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+        "tune": ["optuna>=3.4", "psycopg[binary]>=3.1"],  # ppexp tune (SQLite needs optuna only)
+    },
     entry_points={"console_scripts": ["ppexp=ppexp.cli:main"]},
 )

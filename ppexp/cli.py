@@ -22,6 +22,7 @@ COMMANDS = [
     "ppexp.commands.doctor",
     "ppexp.commands.lmdb",
     "ppexp.commands.aug_preview",
+    "ppexp.commands.tune",
 ]
 
 
@@ -37,7 +38,7 @@ def build_parser():
 # Errors that describe a problem with the user's input: printed as one clear line, not a traceback.
 USER_ERRORS = {"ConfigError": 2, "DatasetError": 1, "NonFiniteLoss": 1, "FileNotFoundError": 1,
                "UnsafeCheckpointError": 1, "FontNotFoundError": 2, "CheckpointError": 1, "CheckpointSaveError": 1,
-               "RunLockedError": 1, "RunDirError": 1}
+               "RunLockedError": 1, "RunDirError": 1, "SpaceError": 2}
 
 
 def main(argv=None, process_entry=None):

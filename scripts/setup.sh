@@ -17,6 +17,10 @@ fontpkgs=(fonts-nanum:/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf
           fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc
           fonts-lexi-gulim:/usr/share/fonts/truetype/lexi/LexiGulim.ttf)
 for pf in "${fontpkgs[@]}"; do [ -f "${pf#*:}" ] || need_apt+=("${pf%%:*}"); done
+# the test suite starts a throw-away PostgreSQL server for `ppexp tune`'s multi-worker test
+if [ "${1:-}" = "--test" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need_apt+=(postgresql)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "[setup] installing ${need_apt[*]} (apt)"
@@ -28,7 +32,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 [ -x "$VENV/bin/python" ] || { echo "[setup] creating $VENV"; $PY -m venv "$VENV"; }
-extras=""; [ "${1:-}" = "--test" ] && extras="[test]"
+extras=""; [ "${1:-}" = "--test" ] && extras="[test,tune]"
 stamp="$VENV/.ppexp-installed$extras"
 digest=$(cat setup.py | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then

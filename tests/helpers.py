@@ -40,3 +40,17 @@ def data_overrides(root, out_dir):
         f"Eval.dataset.data_dir={root}",
         f"Eval.dataset.label_file_list=[{root}/val.txt]",
     ]
+
+
+def tune_overrides(root):
+    """A trial of ~5 steps with an eval every 2: 1 epoch over a small toy set, one process, one thread."""
+    return data_overrides(root, "unused")[1:] + [
+        "Global.epoch_num=1", "Global.eval_batch_step=[0,2]", "Global.print_batch_step=2",
+        "Global.data_parallel=false", "Global.cpu_threads=1",
+        "Global.save_epoch_step=100"]
+
+
+TUNE_SPACE = """\
+Optimizer.lr.learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
+Architecture.Neck.hidden_size: {type: categorical, choices: [32, 48]}
+"""

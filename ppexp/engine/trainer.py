@@ -39,9 +39,11 @@ logger = logging.getLogger("ppexp")
 class Trainer:
     """Owns the model, optimizer, loaders and run state of one training run."""
 
-    def __init__(self, config, callbacks=()):
+    def __init__(self, config, callbacks=(), eval_callbacks=()):
         self.config = config
-        self.callbacks = list(callbacks)
+        self.callbacks = list(callbacks)  # callback(trainer, step) after every step
+        # eval_callback(trainer, result, step) after every evaluation; a true return stops training
+        self.eval_callbacks = list(eval_callbacks)
         self.g = config["Global"]
         self.rank = paddle.distributed.get_rank()
         self.world_size = paddle.distributed.get_world_size()
@@ -252,7 +254,7 @@ class Trainer:
             logger.info("early stopping: %s did not improve by more than %s for %d evaluations; stopping",
                         self.early_stop.monitor, self.early_stop.min_delta, self.early_stop.patience)
             return True
-        return False
+        return any([bool(callback(self, result, step)) for callback in self.eval_callbacks])
 
     # ------------------------------------------------------------------ saving
     def end_epoch(self, epoch):
@@ -359,11 +361,11 @@ class _SignalGuard:
         return False
 
 
-def train(config, config_path=None):
-    """Entry point used by tools/train.py and ``ppexp train``: one trainer per save_model_dir."""
+def train(config, config_path=None, callbacks=(), eval_callbacks=()):
+    """Entry point used by tools/train.py, ``ppexp train`` and ``ppexp tune``'s trials."""
     save_dir = config["Global"].get("save_model_dir") or "./output/rec/"
     if paddle.distributed.get_rank() != 0:
-        return Trainer(config).fit()
+        return Trainer(config, callbacks, eval_callbacks).fit()
     with run_lock(save_dir):
         removed = remove_stale_temps(save_dir)
         if removed:
@@ -371,4 +373,4 @@ def train(config, config_path=None):
                         len(removed), removed[0])
         dump_config(config, os.path.join(save_dir, "config.yml"))
         record_written(save_dir, [os.path.join(save_dir, "config.yml"), write_env_json(config, save_dir)])
-        return Trainer(config).fit()
+        return Trainer(config, callbacks, eval_callbacks).fit()
