@@ -98,3 +98,70 @@ def _same_base(key, names):
     """The name in ``names`` of the accumulator saved as ``key`` (counter suffixes may differ)."""
     base = key.rsplit("_", 1)[0]
     return next(n for n in names if n.rsplit("_", 1)[0] == base)
+
+
+# Upstream's schedules (ppocr/optimizer/learning_rate.py) are paddle.optimizer.lr classes, wrapped in
+# LinearWarmup(start_lr=0, end_lr=<peak>) when warmup_epoch > 0; Const is a plain float.
+EPOCHS, STEPS = 3, 4
+
+
+def _upstream_schedule(name, warmup):
+    lr = paddle.optimizer.lr
+    if name == "Cosine":
+        inner, peak = lr.CosineAnnealingDecay(0.01, T_max=EPOCHS * STEPS), 0.01
+    elif name == "Piecewise":
+        inner, peak = lr.PiecewiseDecay([STEPS * 1, STEPS * 2], [0.01, 0.005, 0.001]), 0.01
+    else:
+        inner, peak = 0.01, 0.01
+    return lr.LinearWarmup(inner, warmup * STEPS, 0.0, peak) if warmup else inner
+
+
+def _ppexp_schedule(name, warmup):
+    from ppexp.optimizer import build_lr_scheduler
+
+    cfg = {"name": name, "warmup_epoch": warmup}
+    cfg.update({"decay_epochs": [1, 2], "values": [0.01, 0.005, 0.001]} if name == "Piecewise"
+               else {"learning_rate": 0.01})
+    return build_lr_scheduler(cfg, EPOCHS, STEPS)
+
+
+def _rates(schedule, n):
+    out = []
+    for _ in range(n):
+        out.append(schedule())
+        schedule.step()
+    return out
+
+
+@pytest.mark.parametrize("name,warmup", [("Cosine", 0), ("Cosine", 1), ("Piecewise", 0), ("Piecewise", 1),
+                                         ("Const", 1)])
+def test_lr_schedule_state_resumes_in_upstreams_schedule_and_back(name, warmup):
+    ours, theirs = _ppexp_schedule(name, warmup), _upstream_schedule(name, warmup)
+    _rates(ours, 6)
+    _rates(theirs, 6)
+    upstream_resumed, ppexp_resumed = _upstream_schedule(name, warmup), _ppexp_schedule(name, warmup)
+    assert set(ours.state_dict()) == set(theirs.state_dict())  # the same format, nothing unused
+    upstream_resumed.set_state_dict(ours.state_dict())
+    ppexp_resumed.set_state_dict(theirs.state_dict())
+    expected = _rates(theirs, 6)
+    assert _rates(upstream_resumed, 6) == pytest.approx(expected, rel=1e-6)
+    assert _rates(ppexp_resumed, 6) == pytest.approx(expected, rel=1e-6)
+
+
+def test_const_without_warmup_state_is_ignored_by_upstreams_float_rate(tmp_path):
+    """Upstream's Const (no warmup) optimizer has a float rate: paddle drops our LR_Scheduler entry."""
+    model = build_model({"Backbone": {"name": "MobileNetV3", "model_name": "small", "scale": 0.35},
+                         "Neck": {"name": "SequenceEncoder", "encoder_type": "reshape"},
+                         "Head": {"name": "CTCHead", "out_channels": 5}})
+    optimizer, _ = build_optimizer({"name": "Momentum", "momentum": 0.9, "lr": {"learning_rate": 0.01}},
+                                   EPOCHS, STEPS, model)
+    _one_step(model, optimizer)
+    save_checkpoint(str(tmp_path), "latest", model, optimizer, {"epoch": 1, "global_step": 1})
+    state = safe_load(str(tmp_path / "latest.pdopt"))
+    trainable = [p for p in model.parameters() if not p.stop_gradient]
+    assert set(state) - {"LR_Scheduler"} == {p.name + "_velocity_0" for p in trainable}
+    with paddle.utils.unique_name.guard():  # name counters as in upstream's fresh process
+        upstream_like = paddle.optimizer.Momentum(0.01, momentum=0.9, parameters=trainable)
+        upstream_like.set_state_dict(state)  # what upstream's load_model does
+        velocity = upstream_like._add_accumulator("velocity", trainable[0])  # made at its first step
+    np.testing.assert_array_equal(velocity.numpy(), state[trainable[0].name + "_velocity_0"])
