@@ -42,6 +42,10 @@ setup(
         "matplotlib>=3.7",
         "pillow>=9",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+        # PaddleOCR 3 / PaddleX, to deploy an export with TextRecognition (pins numpy < 2.4)
+        "deploy": ["paddleocr>=3.7"],
+    },
     entry_points={"console_scripts": ["ppexp=ppexp.cli:main"]},
 )
