@@ -47,6 +47,8 @@ setup(
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],
         "tune": ["optuna>=3.4", "psycopg[binary]>=3.1"],  # ppexp tune (SQLite needs optuna only)
+        # PaddleOCR 3 / PaddleX, to deploy an export with TextRecognition (pins numpy < 2.4)
+        "deploy": ["paddleocr>=3.7"],
     },
     entry_points={"console_scripts": ["ppexp=ppexp.cli:main"]},
 )

@@ -1,4 +1,9 @@
-"""``ppexp eval -c cfg.yml -o Global.checkpoints=...``: metrics of a trained model on the Eval set."""
+"""``ppexp eval -c cfg.yml -o Global.checkpoints=...``: metrics of a trained model on the Eval set.
+
+``--model_dir DIR``: metrics of an exported model instead, reading the Eval set the way PaddleOCR 3's
+TextRecognition reads images (inference.yml's steps, the inference width rule): the accuracy the
+deployed model gets.
+"""
 import json
 
 from ppexp.commands.common import add_config_args, load_run_config, select_device, setup_run_logging
@@ -17,6 +22,8 @@ def add_parser(subparsers):
                         help="image<TAB>group lines (e.g. one-line / two-line) for more accuracy groups; implies --errors")
     parser.add_argument("--max-errors", type=int, default=100, metavar="N",
                         help="print at most N errors with --errors (all of them go to --json; default 100)")
+    parser.add_argument("--model_dir", help="evaluate this exported model (ppexp export) instead of the "
+                                            "config's checkpoint")
     parser.set_defaults(func=run)
     return parser
 
@@ -34,13 +41,17 @@ def run(args):
     from ppexp.engine.evaluator import evaluate, log_skipped
     from ppexp.engine.predictor import load_trained
 
-    parts, path = load_trained(config)
-    loader, dataset = build_dataloader(config, "Eval", charset=parts.charset)
+    if args.model_dir:
+        model, post_process, metric, config, path = _exported(config, args.model_dir)
+        loss = None
+    else:
+        parts, path = load_trained(config)
+        model, post_process, metric, loss = parts.model, parts.post_process, parts.metric, parts.loss
+    loader, dataset = build_dataloader(config, "Eval", charset=post_process.charset)
     log = logging.getLogger("ppexp")
     log.info("evaluating %s on %d samples", path, len(dataset))
     details = bool(args.errors or args.groups)
-    result = evaluate(parts.model, loader, parts.post_process, parts.metric, parts.loss,
-                      examples=-1 if details else args.show)
+    result = evaluate(model, loader, post_process, metric, loss, examples=-1 if details else args.show)
     examples = result.pop("examples", [])
     for pred, label in examples[:args.show]:
         log.info("%s %s | label %s", "OK " if pred == label else "ERR", pred, label)
@@ -70,3 +81,21 @@ def _error_details(args, dataset, pairs, skipped):
         files = [sample[2] for sample in samples]
     groups = read_group_file(args.groups) if args.groups else None
     return error_report([(f, label, pred) for f, (pred, label) in zip(files, pairs)], groups)
+
+
+def _exported(config, model_dir):
+    """(model, post_process, metric, Eval config, description) for ``--model_dir``."""
+    from ppexp.engine.builder import build_components
+    from ppexp.engine.deployed import eval_config_for_exported, load_exported
+    from ppexp.postprocess import build_post_process
+    from ppexp.utils.character import CharacterDict
+
+    model, _, charset = load_exported(model_dir)
+    own = CharacterDict.from_config(config["Global"])
+    if own.characters != charset.characters:
+        raise ValueError(f"{model_dir}/inference.yml's dictionary ({len(charset.characters)} characters) is not "
+                         f"the config's Global.character_dict_path ({len(own.characters)}); evaluate with the "
+                         "config the model was exported from")
+    metric = build_components(config).metric
+    post_process = build_post_process({"name": "CTCLabelDecode"}, {}, charset=charset)
+    return model, post_process, metric, eval_config_for_exported(config, model_dir), f"exported model {model_dir}"

@@ -5,6 +5,9 @@ from ppexp.commands.common import add_config_args, load_run_config, setup_run_lo
 def add_parser(subparsers):
     parser = subparsers.add_parser("export", help="export a trained model for Paddle inference")
     add_config_args(parser)
+    parser.add_argument("--model_name", help="inference.yml Global.model_name: the PaddleX model name "
+                                             "PaddleOCR 3's TextRecognition is given (default: Global.model_name, "
+                                             "else its default PP-OCRv6_medium_rec)")
     parser.set_defaults(func=run)
     return parser
 
@@ -20,7 +23,7 @@ def run(args):
 
     parts, _ = load_trained(config)
     save_dir = config["Global"].get("save_inference_dir") or "./inference/rec/"
-    export_model(parts.model, config, parts.charset, save_dir)
+    export_model(parts.model, config, parts.charset, save_dir, args.model_name)
     from ppexp.engine.written import record_output
 
     record_output(config, save_dir)   # so that `ppexp reset` knows ppexp wrote it

@@ -1,24 +1,52 @@
-"""``ppexp predict -c cfg.yml -o Global.infer_img=PATH [Global.checkpoints=...]``: recognise images."""
+"""``ppexp predict -c cfg.yml -o Global.infer_img=PATH [Global.checkpoints=...]``: recognise images.
+
+``--model_dir DIR`` runs an exported model instead (no -c needed), as PaddleOCR 3's
+TextRecognition does; both use the inference width rule (ppexp/data/imaug/rec_resize.py).
+"""
 import os
 
-from ppexp.commands.common import add_config_args, load_run_config, setup_run_logging
+from ppexp.commands.common import add_config_args, flat_overrides, load_run_config, setup_run_logging
 
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("predict", help="recognise an image or a folder of images")
-    add_config_args(parser)
+    add_config_args(parser, required=False)
     parser.add_argument("--image", help="image file or folder (default: Global.infer_img)")
+    parser.add_argument("--model_dir", help="an exported model (ppexp export) to run instead of the "
+                                            "config's checkpoint")
     parser.set_defaults(func=run)
     return parser
 
 
+def _load(args, config):
+    """(model, post_process, inference transforms)."""
+    from ppexp.engine.predictor import infer_ops, load_trained
+
+    if args.model_dir:
+        from ppexp.engine.deployed import load_exported
+        from ppexp.postprocess import build_post_process
+
+        model, ops, charset = load_exported(args.model_dir)
+        return model, build_post_process({"name": "CTCLabelDecode"}, {}, charset=charset), ops
+    parts, _ = load_trained(config)
+    return parts.model, parts.post_process, infer_ops(config, parts.charset)
+
+
 def run(args):
-    config = load_run_config(args)
+    if not args.config and not args.model_dir:
+        print("error: give -c CONFIG (a trained checkpoint) or --model_dir DIR (an exported model)")
+        return 2
+    if args.config:
+        config = load_run_config(args)
+    else:  # --model_dir alone: -o may still set Global.infer_img / save_res_path
+        from ppexp.config import merge_overrides
+
+        config = merge_overrides({"Global": {}}, flat_overrides(args.opt))
     log = setup_run_logging(config, log_name=None)
     import paddle
 
     paddle.set_device("cpu")
-    from ppexp.engine.predictor import infer_ops, list_images, load_trained, predict_images
+    from ppexp.engine.predictor import list_images, predict_images
 
     target = args.image or config["Global"].get("infer_img")
     if not target:
@@ -26,8 +54,7 @@ def run(args):
         return 2
     from ppexp.engine.written import record_output
 
-    parts, _ = load_trained(config)
-    results = predict_images(parts, infer_ops(config, parts.charset), list_images(target))
+    results = predict_images(*_load(args, config), list_images(target))
     out_path = config["Global"].get("save_res_path")
     lines = [f"{path}\t{text}\t{score:.4f}" for path, text, score in results]
     for path, text, score in results:

@@ -3,6 +3,9 @@
 A checkpoint ``<dir>/<prefix>`` is three files: ``.pdparams`` (model),
 ``.pdopt`` (optimizer + LR scheduler), ``.states`` (pickle protocol 2:
 best_model_dict, epoch, global_step, plus ppexp's resume extras).
+Optimizer accumulators are stored under upstream's names ``<parameter name>_<accumulator>_0``
+(what upstream's trainer writes and expects in a fresh process), whatever suffix paddle's
+name counter gave them in this process; loading matches them by ``<parameter name>_<accumulator>``.
 All three are written to temporary names, fsync'ed, then renamed, the
 ``.states`` file last, so a crash leaves the previous set or the new one.
 """
@@ -14,11 +17,13 @@ import re
 
 import numpy as np
 import paddle
+from paddle.optimizer.lr import LRScheduler
 
 from ppexp.engine.safe_pickle import CheckpointError, safe_load
 
 logger = logging.getLogger("ppexp")
 STRUCT_KEY = "StructuredToParameterName@@"
+_COUNTER_SUFFIX = re.compile(r"_\d+$")
 TMP_PATTERN = re.compile(r"^.+\.(pdparams|pdopt|states)\.tmp\d+$")
 
 
@@ -73,6 +78,19 @@ def _keep_backup(base):
     return True
 
 
+def _accumulators_by_base(optimizer):
+    """{'<parameter name>_<accumulator>': accumulator tensor name} of the optimizer's accumulators."""
+    return {f"{pname}_{acc}": var.name
+            for acc, per_param in getattr(optimizer, "_accumulators", {}).items()
+            for pname, var in per_param.items()}
+
+
+def optimizer_state(optimizer):
+    """``optimizer.state_dict()`` with accumulators renamed to ``<parameter name>_<accumulator>_0``."""
+    rename = {actual: base + "_0" for base, actual in _accumulators_by_base(optimizer).items()}
+    return {rename.get(k, k): v for k, v in optimizer.state_dict().items()}
+
+
 def save_checkpoint(directory, prefix, model, optimizer, states):
     """Write ``<directory>/<prefix>.{pdparams,pdopt,states}`` as one set.
 
@@ -84,7 +102,7 @@ def save_checkpoint(directory, prefix, model, optimizer, states):
     base = os.path.join(directory, prefix)
     params = _to_numpy_tree(model.state_dict())
     params[STRUCT_KEY] = {k: v.name for k, v in model.state_dict().items()}
-    opt_state = _to_numpy_tree(optimizer.state_dict()) if optimizer is not None else {}
+    opt_state = _to_numpy_tree(optimizer_state(optimizer)) if optimizer is not None else {}
     try:
         os.makedirs(directory, exist_ok=True)
         tmp_params, sha_params = _write_atomic(base + ".pdparams", params, 4)
@@ -231,6 +249,48 @@ def _remap_optimizer_state(opt_state, saved_names, model):
     return out
 
 
+def _create_accumulators(optimizer):
+    """Create the accumulators now (paddle makes them at the first step) to learn their names."""
+    params = []
+    for item in optimizer._parameter_list:
+        params.extend(item["params"] if isinstance(item, dict) else [item])
+    block = paddle.static.default_main_program().global_block()
+    optimizer._create_accumulators(block, [p for p in params if not p.stop_gradient])
+
+
+def _match_accumulators(opt_state, optimizer, path):
+    """Rename saved accumulators (any counter suffix) to this optimizer's accumulator names.
+
+    A state without accumulators (saved before the first step) is passed on as it is.
+    """
+    if not set(opt_state) - {"LR_Scheduler", "master_weights"}:
+        return opt_state
+    _create_accumulators(optimizer)
+    by_base = _accumulators_by_base(optimizer)
+    out = {by_base.get(_COUNTER_SUFFIX.sub("", k), k): v for k, v in opt_state.items()}
+    missing = sorted(set(by_base.values()) - set(out))
+    if missing:
+        raise ValueError(
+            f"{path}: no state for {len(missing)} of the optimizer's {len(by_base)} accumulators "
+            f"(e.g. {missing[:3]}); the checkpoint was written for another Architecture or "
+            "Optimizer.name. Resume with the config that wrote it, or load the weights only with "
+            "Global.pretrained_model")
+    return out
+
+
+def _position_schedule(opt_state, optimizer, states, path):
+    """A .pdopt without LR_Scheduler (upstream's Const LR is a plain float): place the schedule
+    at the checkpoint's global_step instead of failing in paddle's set_state_dict."""
+    schedule = optimizer._learning_rate
+    if "LR_Scheduler" in opt_state or not isinstance(schedule, LRScheduler):
+        return opt_state
+    step = int(states.get("global_step", 0))
+    schedule.step(step)
+    logger.info("%s has no LR_Scheduler state (upstream writes none for a Const learning rate): "
+                "the schedule continues from global_step %d, lr %g", path, step, schedule.last_lr)
+    return dict(opt_state, LR_Scheduler=schedule.state_dict())
+
+
 def load_checkpoint(prefix, model, optimizer=None, allow_unverified=False):
     """Resume from ``prefix``: model, optimizer (+LR scheduler) and the states dict."""
     prefix = resolve_checkpoint(normalize_prefix(prefix), allow_unverified)
@@ -240,14 +300,15 @@ def load_checkpoint(prefix, model, optimizer=None, allow_unverified=False):
             "such as ./output/rec/exp/latest, or set it to null to start fresh")
     load_params_into(model, prefix + ".pdparams")
     saved = safe_load(prefix + ".pdparams")
+    states = safe_load(prefix + ".states") if os.path.exists(prefix + ".states") else {}
     if optimizer is not None:
         if os.path.exists(prefix + ".pdopt"):
             opt_state = safe_load(prefix + ".pdopt")
             opt_state.pop(STRUCT_KEY, None)
             if STRUCT_KEY in saved:
                 opt_state = _remap_optimizer_state(opt_state, saved[STRUCT_KEY], model)
-            optimizer.set_state_dict(opt_state)
+            opt_state = _match_accumulators(opt_state, optimizer, prefix + ".pdopt")
+            optimizer.set_state_dict(_position_schedule(opt_state, optimizer, states, prefix + ".pdopt"))
         else:
             logger.warning("%s.pdopt missing: optimizer and LR schedule start fresh", prefix)
-    states = safe_load(prefix + ".states") if os.path.exists(prefix + ".states") else {}
     return states

@@ -39,7 +39,11 @@ def load_trained(config):
 
 
 def infer_ops(config, charset):
-    """Eval transforms without label ops, ending with KeepKeys(['image'])."""
+    """Eval transforms without label ops, ending with KeepKeys(['image']).
+
+    RecResizeImg runs in ``infer_mode``: the inference width rule PaddleX's TextRecognition applies
+    to an exported model (ppexp/data/imaug/rec_resize.py), so both give the same texts.
+    """
     ops_cfg = []
     for item in config["Eval"]["dataset"]["transforms"]:
         name = next(iter(item))
@@ -47,6 +51,8 @@ def infer_ops(config, charset):
             continue
         if name == "DecodeImage":
             item = {name: dict(item[name] or {}, img_mode=(item[name] or {}).get("img_mode", "BGR"))}
+        if name == "RecResizeImg":
+            item = {name: dict(item[name] or {}, infer_mode=True)}
         ops_cfg.append(item)
     ops_cfg.append({"KeepKeys": {"keep_keys": ["image"]}})
     return create_operators(ops_cfg, dict(config["Global"], charset=charset), "inference transforms")
@@ -63,21 +69,38 @@ def list_images(path):
     return [path]
 
 
-def predict_images(parts, ops, paths, batch_size=32):
-    """[(path, text, score)] for image files."""
-    results = []
-    for start in range(0, len(paths), batch_size):
-        chunk, batch = paths[start:start + batch_size], []
-        for path in chunk:
-            with open(path, "rb") as f:
-                out = transform({"image": f.read(), "img_path": path}, ops)
-            if out is None:
-                raise ValueError(f"{path}: cannot be decoded as an image")
-            batch.append(out[0])
-        width = max(img.shape[2] for img in batch)
-        stacked = np.stack([np.pad(img, ((0, 0), (0, 0), (0, width - img.shape[2]))) for img in batch])
+def prepare_images(ops, paths):
+    """{path: CHW float32 input} after the inference transforms; ValueError naming an unreadable file."""
+    images = {}
+    for path in paths:
+        with open(path, "rb") as f:
+            out = transform({"image": f.read(), "img_path": path}, ops)
+        if out is None:
+            raise ValueError(f"{path}: cannot be decoded as an image")
+        images[path] = out[0]
+    return images
+
+
+def same_width_batches(images, batch_size):
+    """Lists of paths whose inputs have the same width (no padding between images, so a text does
+    not depend on the images batched with it), at most ``batch_size`` each."""
+    by_width = {}
+    for path, img in images.items():
+        by_width.setdefault(img.shape[2], []).append(path)
+    for group in by_width.values():
+        for start in range(0, len(group), batch_size):
+            yield group[start:start + batch_size]
+
+
+def predict_images(model, post_process, ops, paths, batch_size=32):
+    """[(path, text, score)] for image files, in ``paths`` order.
+
+    ``model``: a model in eval mode, or an exported one (ppexp/engine/deployed.py).
+    """
+    images = prepare_images(ops, paths)
+    decoded = {}
+    for chunk in same_width_batches(images, batch_size):
         with paddle.no_grad():
-            preds = parts.model(paddle.to_tensor(stacked))
-        for path, (text, score) in zip(chunk, parts.post_process(preds)):
-            results.append((path, text, score))
-    return results
+            preds = model(paddle.to_tensor(np.stack([images[p] for p in chunk])))
+        decoded.update(zip(chunk, post_process(preds)))
+    return [(path, *decoded[path]) for path in paths]

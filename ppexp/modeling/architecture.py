@@ -9,6 +9,7 @@ from paddle import nn
 
 # Importing the part packages registers their classes.
 from ppexp.modeling import backbones, heads, necks  # noqa: F401
+from ppexp.modeling.param_attrs import fresh_names
 from ppexp.modeling.registry import (HEADS, NECKS, TRANSFORMS, accepted_kwargs, backbone_registry,
                                      model_types_with_backbone, reject_unknown_options)
 
@@ -129,8 +130,10 @@ class BaseModel(nn.Layer):
 def build_model(arch_cfg):
     """Build a ``BaseModel`` from the Architecture section (``Head.out_channels`` already set).
 
-    The caller's dict is not modified.
+    The caller's dict is not modified. Parameter names are upstream's for the same section,
+    whatever was built before in this process (see ppexp/modeling/param_attrs.py).
     """
     if not isinstance(arch_cfg, dict):
         raise ValueError(f"Architecture must be a mapping, got {type(arch_cfg).__name__}")
-    return BaseModel(arch_cfg)
+    with fresh_names():
+        return BaseModel(arch_cfg)

@@ -6,6 +6,12 @@ Keys given in epochs (warmup_epoch, step_size, milestones, decay_epochs, cycle)
 are converted to steps with ``step_each_epoch``, as upstream PaddleOCR does.
 Warmup is linear from ``start_lr`` to the peak, then the decay curve starts at
 its own step 0 (upstream ``paddle.optimizer.lr.LinearWarmup`` semantics).
+
+State (the .pdopt's ``LR_Scheduler``) is written in upstream's format, so upstream's trainer resumes
+it: ``last_epoch`` / ``last_lr``, plus, with a warmup, the state of the schedule upstream wraps in
+paddle's LinearWarmup (``LinearWarmup_LR``: its own step t - warmup, never below 0, and rate).
+Upstream's Const is a plain float (no state; with a warmup, LinearWarmup around a float, no
+``LinearWarmup_LR``), and its LinearWarmupCosine does its own warmup.
 """
 import bisect
 import math
@@ -29,6 +35,9 @@ def _to_steps(epochs, step_each_epoch):
 class WarmupSchedule(LRScheduler):
     """Base: optional linear warmup, then ``decay(t)`` with t counted from warmup's end."""
 
+    # upstream puts a schedule object inside paddle's LinearWarmup when warmup_epoch > 0
+    wrapped_in_linear_warmup = True
+
     def __init__(self, peak, /, *, epochs: int, step_each_epoch: int, warmup_epoch: float = 0.0,
                  warmup_steps: int = 0, start_lr: float = 0.0, last_epoch: int = -1):
         if warmup_epoch and warmup_steps:
@@ -50,10 +59,24 @@ class WarmupSchedule(LRScheduler):
     def decay(self, t):
         raise NotImplementedError
 
+    def state_dict(self):
+        state = super().state_dict()
+        if self.warmup_steps and self.wrapped_in_linear_warmup:
+            inner = max(0, self.last_epoch - self.warmup_steps)
+            state["LinearWarmup_LR"] = {"last_epoch": inner, "last_lr": self.decay(inner)}
+        return state
+
+    def set_state_dict(self, state_dict):
+        """Upstream's or ppexp's state: the inner ``LinearWarmup_LR`` follows from ``last_epoch``."""
+        state_dict = {k: v for k, v in state_dict.items() if k != "LinearWarmup_LR"}
+        super().set_state_dict(state_dict)
+
 
 @LR_SCHEDULES.register()
 class Const(WarmupSchedule):
     """Constant ``learning_rate`` (after the optional warmup)."""
+
+    wrapped_in_linear_warmup = False
 
     def __init__(self, learning_rate: float, **common):
         super().__init__(learning_rate, **common)
@@ -77,6 +100,8 @@ class Cosine(WarmupSchedule):
 @LR_SCHEDULES.register()
 class LinearWarmupCosine(WarmupSchedule):
     """Warmup, then cosine from ``learning_rate`` to ``min_lr`` over the remaining steps."""
+
+    wrapped_in_linear_warmup = False
 
     def __init__(self, learning_rate: float, min_lr: float = 0.0, **common):
         self.min_lr = min_lr

@@ -56,14 +56,18 @@ def _activation(name):
 
 
 class ConvBNLayer(nn.Layer):
-    """Conv2D (no bias) + BatchNorm + optional activation; names ``conv`` / ``bn``."""
+    """Conv2D (no bias) + BatchNorm + optional activation; names ``conv`` / ``bn``.
+
+    ``nn.BatchNorm`` (not BatchNorm2D), as upstream: its auto parameter names are
+    ``batch_norm_<n>.w_0`` (see ppexp/modeling/param_attrs.py), same numerics and state_dict keys.
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  groups=1, act=None):
         super().__init__()
         self.conv = nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride,
                               padding=padding, groups=groups, bias_attr=False)
-        self.bn = nn.BatchNorm2D(out_channels)
+        self.bn = nn.BatchNorm(out_channels)
         self.act = _activation(act)
 
     def forward(self, x):

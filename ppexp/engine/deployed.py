@@ -1,0 +1,97 @@
+"""Run an exported model (``ppexp export``) the way PaddleOCR 3 / PaddleX's TextRecognition runs it.
+
+Paddle Inference on inference.json/.pdiparams, the pre-processing and dictionary of its
+inference.yml, and the inference width rule of ppexp/data/imaug/rec_resize.py. Used by
+``ppexp predict --model_dir`` and ``ppexp eval --model_dir``.
+"""
+import copy
+import os
+
+import numpy as np
+import paddle
+import yaml
+
+from ppexp.data.imaug import create_operators
+from ppexp.utils.character import CharacterDict
+
+
+class ExportedModel:
+    """Callable like a model in eval mode: [N, C, H, W] -> softmax [N, T, classes]."""
+
+    def __init__(self, model_dir):
+        prefix = os.path.join(model_dir, "inference")
+        graph = next((prefix + ext for ext in (".json", ".pdmodel") if os.path.exists(prefix + ext)), None)
+        if graph is None or not os.path.exists(prefix + ".pdiparams"):
+            raise FileNotFoundError(f"{model_dir}: no inference.json (or .pdmodel) + inference.pdiparams; "
+                                    "write them with `ppexp export -o Global.save_inference_dir=...`")
+        config = paddle.inference.Config(graph, prefix + ".pdiparams")
+        config.disable_gpu()
+        config.disable_glog_info()
+        self.predictor = paddle.inference.create_predictor(config)
+
+    def eval(self):
+        return self
+
+    def train(self):
+        return self
+
+    def __call__(self, images):
+        batch = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
+        handle = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
+        handle.reshape(list(batch.shape))
+        handle.copy_from_cpu(np.ascontiguousarray(batch, dtype=np.float32))
+        self.predictor.run()
+        out = self.predictor.get_output_handle(self.predictor.get_output_names()[0]).copy_to_cpu()
+        return paddle.to_tensor(out)
+
+
+def read_infer_config(model_dir):
+    path = os.path.join(model_dir, "inference.yml")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist; --model_dir must be a directory written by ppexp export")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def infer_transform_configs(infer_cfg, path="inference.yml"):
+    """PreProcess.transform_ops with RecResizeImg in infer_mode and the label encoders left out."""
+    ops = []
+    for item in (infer_cfg.get("PreProcess") or {}).get("transform_ops") or []:
+        (name, params), = item.items()
+        if name.endswith("LabelEncode"):
+            continue
+        if name == "RecResizeImg":
+            params = dict(params or {}, infer_mode=True)
+        ops.append({name: params})
+    if not any("RecResizeImg" in op for op in ops):
+        raise ValueError(f"{path}: PreProcess.transform_ops has no RecResizeImg; re-export the model")
+    return ops
+
+
+def exported_charset(infer_cfg):
+    """The dictionary of inference.yml's PostProcess (None there: the built-in 0-9a-z)."""
+    chars = (infer_cfg.get("PostProcess") or {}).get("character_dict")
+    return CharacterDict(characters=chars) if chars else CharacterDict()
+
+
+def load_exported(model_dir):
+    """(ExportedModel, inference transforms, CharacterDict) of an exported model directory."""
+    infer_cfg = read_infer_config(model_dir)
+    charset = exported_charset(infer_cfg)
+    ops = create_operators(infer_transform_configs(infer_cfg, os.path.join(model_dir, "inference.yml")),
+                           {"charset": charset}, "inference.yml PreProcess")
+    return ExportedModel(model_dir), ops, charset
+
+
+def eval_config_for_exported(config, model_dir):
+    """``config`` with the Eval set read as the exported model sees it: inference.yml's image steps
+    (inference width rule, so one image per batch) after the config's label encoder."""
+    config = copy.deepcopy(config)
+    infer_ops = infer_transform_configs(read_infer_config(model_dir))
+    dataset = config["Eval"]["dataset"]
+    labels = [op for op in dataset["transforms"] if next(iter(op)).endswith("LabelEncode")]
+    decode = [op for op in infer_ops if "DecodeImage" in op]
+    rest = [op for op in infer_ops if "DecodeImage" not in op and "KeepKeys" not in op]
+    dataset["transforms"] = decode + labels + rest + [{"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
+    config["Eval"].setdefault("loader", {})["batch_size_per_card"] = 1
+    return config
