@@ -12,6 +12,7 @@ import paddle
 import yaml
 
 from ppexp.data.imaug import create_operators
+from ppexp.engine.export import PPEXP_PREPROCESS_KEY
 from ppexp.utils.character import CharacterDict
 
 
@@ -65,7 +66,9 @@ def infer_transform_configs(infer_cfg, path="inference.yml"):
         ops.append({name: params})
     if not any("RecResizeImg" in op for op in ops):
         raise ValueError(f"{path}: PreProcess.transform_ops has no RecResizeImg; re-export the model")
-    return ops
+    extra = list(infer_cfg.get(PPEXP_PREPROCESS_KEY) or [])   # ppexp-only image steps, right after decoding
+    at = next((i + 1 for i, op in enumerate(ops) if "DecodeImage" in op), 0)
+    return ops[:at] + extra + ops[at:]
 
 
 def exported_charset(infer_cfg):

@@ -21,6 +21,10 @@ logger = logging.getLogger("ppexp")
 # the export with no model_name (a different name must also be passed to TextRecognition).
 DEFAULT_PADDLEX_MODEL_NAME = "PP-OCRv6_medium_rec"
 PADDLEX_PREPROCESS = ("DecodeImage", "RecResizeImg", "MultiLabelEncode", "KeepKeys")
+# Image steps PaddleX has no op for but that ppexp runs on an export (``ppexp predict/eval --model_dir``):
+# written under inference.yml's top-level ``ppexp_preprocess`` key, which PaddleX does not read.
+PPEXP_ONLY_PREPROCESS = ("TwoLineToOneLine",)
+PPEXP_PREPROCESS_KEY = "ppexp_preprocess"
 DEFAULT_IMAGE_SHAPE = [3, 32, 100]
 
 
@@ -62,11 +66,23 @@ def _paddlex_op(name, params, where):
         "Eval.dataset.transforms (and Train) or do that step before recognition in your application")
 
 
+def ppexp_only_ops(config):
+    """The Eval image steps only ppexp runs on an export (PPEXP_ONLY_PREPROCESS), in order."""
+    ops = []
+    for item in _eval_transforms(config):
+        (name, params), = item.items()
+        if name in PPEXP_ONLY_PREPROCESS:
+            ops.append({name: dict(params or {})})
+    return ops
+
+
 def paddlex_transform_ops(config):
     """Eval transforms rewritten for inference.yml; ValueError naming a step PaddleX cannot run."""
     ops, names = [], []
     for i, item in enumerate(_eval_transforms(config)):
         (name, params), = item.items()
+        if name in PPEXP_ONLY_PREPROCESS:
+            continue
         op = _paddlex_op(name, params or {}, f"Eval.dataset.transforms[{i}]")
         if op is not None:
             ops.append(op)
@@ -90,6 +106,13 @@ def dump_infer_config(config, path, charset, model_name=None):
     infer = {"Global": {"model_name": model_name},
              "PreProcess": {"transform_ops": paddlex_transform_ops(config)},
              "PostProcess": post}
+    extra = ppexp_only_ops(config)
+    if extra:
+        infer[PPEXP_PREPROCESS_KEY] = extra
+        logger.warning("%s: PaddleOCR 3's TextRecognition does not run %s (it reads PreProcess only); "
+                       "`ppexp predict/eval --model_dir` does. In your own application apply "
+                       "ppexp.data.imaug.two_line.TwoLineToOneLine to each crop before recognition",
+                       path, ", ".join(next(iter(op)) for op in extra))
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(infer, f, default_flow_style=False, allow_unicode=True, sort_keys=False)
 

@@ -75,22 +75,25 @@ def layout_long_region(rng, spec, W, H, left=0.0, right=0.0):
 
 
 def _top_bottom(rng, W, H, top, bottom):
-    th1 = H * _u(rng, 0.22, 0.28)
-    y1 = H * _u(rng, 0.09, 0.13) + th1 / 2
-    th2 = H * _u(rng, 0.48, 0.56)
-    y2 = H * _u(rng, 0.89, 0.93) - th2 / 2
-    cells = _row(rng, top(th1), W * _u(rng, 0.18, 0.25), W * _u(rng, 0.75, 0.82), y1, _u(rng, 0.85, 1.0))
-    return cells + _row(rng, bottom(th2), W * 0.05, W * 0.95, y2, _u(rng, 0.88, 0.97), max_ratio=0.9)
+    """Two-line plates as on the road: a small top line, a clear gap, a large bottom line."""
+    th1 = H * _u(rng, 0.21, 0.27)
+    t0 = H * _u(rng, 0.07, 0.11)
+    th2 = H * _u(rng, 0.46, 0.54)
+    b1 = H * _u(rng, 0.89, 0.94)
+    th2 = min(th2, b1 - (t0 + th1 + H * _u(rng, 0.05, 0.09)))     # keep the gap between the lines
+    cells = _row(rng, top(th1), W * _u(rng, 0.2, 0.27), W * _u(rng, 0.73, 0.8), t0 + th1 / 2,
+                 _u(rng, 0.85, 1.0), max_ratio=1.0)
+    return cells + _row(rng, bottom(th2), W * 0.05, W * 0.95, b1 - th2 / 2, _u(rng, 0.88, 0.97), max_ratio=0.9)
 
 
 def layout_two_line_region(rng, spec, W, H, left=0.0, right=0.0):
-    """Top: region + class digits; bottom: small Hangul + four large digits."""
+    """Top: region + class digits; bottom: Hangul (nearly the digits' height) + four large digits."""
     def top(th):
-        return [(spec.region, th, _u(rng, 0.85, 1.0), th * _u(rng, 0.2, 0.6)), (spec.head, th, 0.62, 0)]
+        return [(spec.region, th, _u(rng, 0.85, 1.0), th * _u(rng, 0.3, 0.8)), (spec.head, th, 0.62, 0)]
 
     def bottom(th):
-        mh = th * _u(rng, 0.58, 0.72)
-        return [(spec.mark, mh, _u(rng, 1.0, 1.2) * th / mh * 0.45, th * _u(rng, 0.08, 0.2)),
+        mh = th * _u(rng, 0.72, 0.9)
+        return [(spec.mark, mh, _u(rng, 0.85, 1.0), th * _u(rng, 0.08, 0.2)),
                 (spec.serial, th, _u(rng, 0.58, 0.68), 0)]
     return _top_bottom(rng, W, H, top, bottom)
 

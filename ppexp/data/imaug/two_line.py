@@ -1,0 +1,119 @@
+"""TwoLineToOneLine: put a two-line plate's top line left of its bottom line, as plate readers do.
+
+Korean two-line plates (old green/white, commercial, construction) carry the region and class digits on a
+small top line and the class letter and serial on a large bottom line; their labels read top line, then
+bottom line (``서울33거2172``). A CTC reader reads left to right, so this transform turns such a crop into
+one line in label order:
+
+1. decide whether the crop holds two lines: its aspect ratio is at most ``max_aspect`` and the row profile
+   of horizontal gradient energy (text strokes; polarity-free, so dark-on-light and light-on-dark plates
+   alike) has a valley in the ``band`` of rows whose energy is at most ``depth`` times that of the text
+   rows above and below it;
+2. split the crop at that valley, scale the top part to the bottom part's height, and place it left of the
+   bottom part.
+
+A crop that does not pass step 1 is left untouched, so the transform is safe on single-line plates. It is
+deterministic (no randomness) and applied the same way in Train and Eval transforms, by ``ppexp predict``
+and by ``ppexp eval/predict --model_dir`` on an export (the export records it; PaddleOCR 3's own
+TextRecognition accepts no such step: see docs/plates_convergence.md).
+"""
+import cv2
+import numpy as np
+
+from ppexp.data.imaug.registry import TRANSFORMS
+
+PROFILE_HEIGHT = 64  # rows of the normalised crop the profile is measured on
+
+
+def row_profile(img):
+    """Per-row mean |d/dx| of the grey image at PROFILE_HEIGHT rows, lightly smoothed (1-D float array)."""
+    grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    h, w = grey.shape[:2]
+    width = max(8, int(round(w * PROFILE_HEIGHT / float(max(h, 1)))))
+    grey = cv2.resize(grey, (width, PROFILE_HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32)
+    gx = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
+    margin = max(1, width // 12)  # the plate's frame and bolts sit at the sides
+    prof = gx[:, margin:width - margin].mean(axis=1)
+    return np.convolve(prof, np.ones(3, np.float32) / 3, mode="same")
+
+
+def _blocks(mask):
+    """(start, end) row runs where ``mask`` is true, end exclusive."""
+    runs, start = [], None
+    for i, on in enumerate(mask):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(mask)))
+    return runs
+
+
+def _split_rows(prof, depth, min_line):
+    """Profile row between the top and bottom text lines, or None (see find_line_split)."""
+    n = len(prof)
+    peak = float(prof.max())
+    if peak <= 0:
+        return None
+    blocks = [b for b in _blocks(prof > 0.3 * peak) if b[1] - b[0] >= 2]
+    if not blocks:
+        return None
+    main = max(blocks, key=lambda b: prof[b[0]:b[1]].sum())  # the bottom line: the largest text
+    mh = main[1] - main[0]
+    above = [b for b in blocks if b[1] <= main[0] and main[0] - b[1] <= 0.6 * mh
+             and 0.25 * mh <= b[1] - b[0] <= 1.0 * mh]
+    if above:                                   # a separate, smaller text band just above: the top line
+        top = above[-1]
+        y = top[1] + int(np.argmin(prof[top[1]:main[0] + 1]))
+        return y
+    # one band: the lines may touch; look for a valley 25-60% down the band
+    lo, hi = main[0] + int(0.25 * mh), main[0] + int(0.6 * mh) + 1
+    if mh < 3 * min_line * n or hi - lo < 2:
+        return None
+    y = lo + int(np.argmin(prof[lo:hi]))
+    t_peak, b_peak = float(prof[main[0]:y].max()), float(prof[y + 1:main[1]].max())
+    if prof[y] > depth * min(t_peak, b_peak):
+        return None
+    if y - main[0] < min_line * n or main[1] - y < 1.5 * min_line * n:
+        return None
+    return y
+
+
+def find_line_split(img, max_aspect=2.6, depth=0.45, min_line=0.1):
+    """Row (in img's pixels) between a two-line plate's lines, or None for a one-line crop.
+
+    The text lines are the row bands whose horizontal-gradient energy exceeds 30% of the peak; the band
+    with the most energy is the bottom line (the plate's largest characters). A two-line plate has a
+    second, smaller band just above it (or, when the lines touch, a valley ``depth`` deep in its upper half)."""
+    h, w = img.shape[:2]
+    if h < 8 or w / float(h) > max_aspect:
+        return None
+    prof = row_profile(img)
+    y = _split_rows(prof, depth, min_line)
+    return None if y is None else int(round(y * h / float(len(prof))))
+
+
+def join_lines(img, split):
+    """The top part (rows < split), scaled to the bottom part's height, placed left of the bottom part."""
+    top, bottom = img[:split], img[split:]
+    bh = bottom.shape[0]
+    tw = max(1, int(round(top.shape[1] * bh / float(max(top.shape[0], 1)))))
+    top = cv2.resize(top, (tw, bh), interpolation=cv2.INTER_LINEAR)
+    return np.concatenate([top, bottom], axis=1)
+
+
+@TRANSFORMS.register()
+class TwoLineToOneLine:
+    """Config: ``- TwoLineToOneLine: {max_aspect: 2.6, depth: 0.45, min_line: 0.1}`` (these defaults)."""
+
+    def __init__(self, max_aspect=2.6, depth=0.45, min_line=0.1):
+        self.params = dict(max_aspect=float(max_aspect), depth=float(depth), min_line=float(min_line))
+
+    def __call__(self, data):
+        img = data["image"]
+        split = find_line_split(img, **self.params)
+        if split is not None:
+            data["image"] = join_lines(img, split)
+        return data

@@ -1,0 +1,98 @@
+"""TwoLineToOneLine: two-line plates are joined into one line in label order; one-line plates untouched;
+the export records the step and ``ppexp predict --model_dir`` applies it as ``ppexp predict`` does."""
+import os
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from ppexp.data.imaug import create_operators
+from ppexp.data.imaug.two_line import TwoLineToOneLine, find_line_split, join_lines
+from ppexp.engine.deployed import infer_transform_configs
+from ppexp.engine.export import PPEXP_PREPROCESS_KEY, dump_infer_config
+from ppexp.experiments.synth.dataset import render_index
+from ppexp.experiments.synth.render import check_kinds
+from ppexp.utils.character import CharacterDict
+
+
+def _plates(two_line, n, clean, seed=11):
+    """n synthetic plates (BGR) of the wanted layout, drawn by the generator."""
+    out, i = [], 0
+    while len(out) < n:
+        buf, label, _, two = render_index(seed, i, check_kinds(None), 0.5, 64, None, clean=clean)
+        i += 1
+        if two == two_line:
+            out.append((cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR), label))
+    return out
+
+
+def _two_lines(widths=(60, 120), heights=(14, 28), gap=8, w=130):
+    """A white card with a small dark bar row on top and a large one below: a two-line layout."""
+    h = 6 + heights[0] + gap + heights[1] + 6
+    img = np.full((h, w, 3), 235, np.uint8)
+    for k, x in enumerate(range((w - widths[0]) // 2, (w + widths[0]) // 2, 12)):
+        img[6:6 + heights[0], x:x + 6] = 20
+    y = 6 + heights[0] + gap
+    for x in range(5, 5 + widths[1], 15):
+        img[y:y + heights[1], x:x + 9] = 20
+    return img, 6 + heights[0] + gap // 2
+
+
+def test_split_found_in_the_gap_and_the_halves_joined_left_to_right():
+    img, gap_row = _two_lines()
+    split = find_line_split(img)
+    assert split is not None and abs(split - gap_row) <= 4, (split, gap_row)
+    joined = join_lines(img, split)
+    bottom_h = img.shape[0] - split
+    assert joined.shape[0] == bottom_h and joined.shape[1] > img.shape[1]
+    assert np.array_equal(joined[:, -img.shape[1]:], img[split:])   # the bottom line ends the image
+
+
+def test_one_line_and_wide_crops_are_left_alone():
+    blank = np.full((40, 60, 3), 200, np.uint8)
+    assert find_line_split(blank) is None
+    img, _ = _two_lines()
+    wide = cv2.resize(img, (img.shape[1] * 3, img.shape[0]))   # aspect above max_aspect: one-line
+    assert find_line_split(wide) is None
+    for plate, label in _plates(False, 30, clean=True):
+        assert find_line_split(plate) is None, label
+
+
+def test_generator_two_line_plates_are_mostly_split():
+    plates = _plates(True, 20, clean=True)
+    found = sum(find_line_split(p) is not None for p, _ in plates)
+    assert found >= 16, found   # clean two-line plates: the gap is there
+
+
+def test_transform_from_config_is_deterministic_and_validates_options():
+    ops = create_operators([{"TwoLineToOneLine": {"max_aspect": 2.6}}], {}, "t")
+    img, _ = _two_lines()
+    a = ops[0]({"image": img.copy()})["image"]
+    b = ops[0]({"image": img.copy()})["image"]
+    assert np.array_equal(a, b) and a.shape[1] > img.shape[1]
+    assert TwoLineToOneLine(max_aspect=0.1)({"image": img.copy()})["image"].shape == img.shape
+
+
+def test_export_records_the_step_and_deployed_runs_it_after_decoding(tmp_path):
+    config = {"Global": {}, "PostProcess": {"name": "CTCLabelDecode"},
+              "Eval": {"dataset": {"transforms": [
+                  {"DecodeImage": {"img_mode": "BGR", "channel_first": False}},
+                  {"TwoLineToOneLine": {"max_aspect": 2.4}},
+                  {"CTCLabelEncode": None},
+                  {"RecResizeImg": {"image_shape": [3, 48, 160]}},
+                  {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]}}}
+    path = os.path.join(tmp_path, "inference.yml")
+    dump_infer_config(config, path, CharacterDict(characters=list("0123456789")))
+    infer = yaml.safe_load(open(path, encoding="utf-8"))
+    names = [next(iter(op)) for op in infer["PreProcess"]["transform_ops"]]
+    assert "TwoLineToOneLine" not in names            # PaddleX asserts on unknown PreProcess ops
+    assert infer[PPEXP_PREPROCESS_KEY] == [{"TwoLineToOneLine": {"max_aspect": 2.4}}]
+    ops = infer_transform_configs(infer)
+    assert [next(iter(op)) for op in ops][:2] == ["DecodeImage", "TwoLineToOneLine"]
+
+
+@pytest.mark.parametrize("bad", [{"max_aspect": "wide"}])
+def test_bad_option_names_the_step(bad):
+    with pytest.raises((ValueError, TypeError)):
+        create_operators([{"TwoLineToOneLine": bad}], {}, "Train.dataset.transforms")
