@@ -22,7 +22,8 @@ step() { printf '\n==== %s ====\n' "$*"; }
 step "1/7 synthetic plates -> $DATA"
 # (re)generate unless DATA already holds exactly this set (synth_meta.json says so)
 if [ -f "$DATA/val.txt" ] && $PY -c "import json,sys; m=json.load(open('$DATA/synth_meta.json'))
-sys.exit(0 if (m['num'], m['seed'], m['clean'], m['two_line_ratio']) == ($NUM, 0, False, 0.3) else 1)" 2>/dev/null; then
+from ppexp.experiments.synth.dataset import GENERATOR_VERSION as V
+sys.exit(0 if (m['num'], m['seed'], m['clean'], m['two_line_ratio'], m.get('generator_version')) == ($NUM, 0, False, 0.3, V) else 1)" 2>/dev/null; then
   echo "reusing $DATA (the same plate set; delete it to regenerate)"
 else
   [ -f "$DATA/val.txt" ] && echo "$DATA holds a different plate set: regenerating it (its label files are rewritten)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the plate recogniser shipped in ppexp/pretrained/kr_plates_rec/ from a clean clone, on CPU:
 #   synthetic plates only (never real photos) -> stage 1 on clean plates -> stage 2 on realistic plates
-#   -> copy best_accuracy into ppexp/pretrained/kr_plates_rec/.
+#   -> stage 3 one more epoch of them -> stage 4 on a fresh set with two-line plates joined into one line
+#   (TwoLineToOneLine) -> copy the better of best_accuracy / latest (synthetic val) into ppexp/pretrained/kr_plates_rec/.
 # Measured wall time and curves: docs/plates_convergence.md. Knobs: PRETRAIN_EPOCHS (stage 2), PRETRAIN_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,11 +11,15 @@ PPEXP=".venv/bin/ppexp"
 PY=.venv/bin/python
 OUT=${PRETRAIN_OUT:-./output/rec/plates_pretrain}
 WARM_OUT=${OUT%/}_warmup
+LONG_OUT=${OUT%/}_long
+JOIN_OUT=${OUT%/}_join
 SHIP=ppexp/pretrained/kr_plates_rec
 
-gen() {  # DIR then synth-plates flags; regenerated unless DIR holds exactly that set
+GEN_V=$($PY -c "from ppexp.experiments.synth.dataset import GENERATOR_VERSION as V; print(V)")
+gen() {  # DIR then synth-plates flags; regenerated unless DIR holds exactly that set (same generator version)
   local dir=$1; shift
-  if [ -f "$dir/synth_meta.json" ] && [ "$(cat "$dir/.ppexp_args" 2>/dev/null)" = "$*" ]; then
+  if [ -f "$dir/synth_meta.json" ] && [ "$(cat "$dir/.ppexp_args" 2>/dev/null)" = "$*" ] \
+     && grep -q "\"generator_version\": $GEN_V," "$dir/synth_meta.json"; then
     echo "reusing $dir"
   else
     $PPEXP synth-plates --out "$dir" "$@" --no-progress && echo "$*" > "$dir/.ppexp_args"
@@ -22,6 +27,7 @@ gen() {  # DIR then synth-plates flags; regenerated unless DIR holds exactly tha
 }
 gen ./train_data/kr_plates_clean --num 4000 --seed 1 --clean
 gen ./train_data/kr_plates_pretrain --num 60000 --seed 100 --clean-ratio 0.15 --val-fraction 0.02
+gen ./train_data/kr_plates_join --num 30000 --seed 200 --clean-ratio 0.1 --val-fraction 0.04
 
 $PPEXP check-labels -c configs/rec/plates_pretrain.yml --no-progress
 $PPEXP train -c configs/rec/plates_pretrain_warmup.yml -o "Global.save_model_dir=$WARM_OUT"
@@ -29,15 +35,19 @@ EPOCHS=()
 [ -n "${PRETRAIN_EPOCHS:-}" ] && EPOCHS=("Global.epoch_num=$PRETRAIN_EPOCHS")
 $PPEXP train -c configs/rec/plates_pretrain.yml -o "Global.save_model_dir=$OUT" \
     "Global.pretrained_model=$WARM_OUT/latest" "${EPOCHS[@]}"
+$PPEXP train -c configs/rec/plates_pretrain_long.yml -o "Global.save_model_dir=$LONG_OUT" \
+    "Global.pretrained_model=$OUT/latest"
+$PPEXP check-labels -c configs/rec/plates_pretrain_join.yml --no-progress
+$PPEXP train -c configs/rec/plates_pretrain_join.yml -o "Global.save_model_dir=$JOIN_OUT" \
+    "Global.pretrained_model=$LONG_OUT/latest"
 mkdir -p "$SHIP"
-# the final weights (lr annealed) scored higher on the synthetic val set than the step-3000 best_accuracy
-# (0.263 vs 0.233): pick by synthetic val acc, never by real photos
-best=$($PY - "$OUT" <<'PYEOF'
+# pick best_accuracy or latest (lr annealed) of the last stage by synthetic val acc, never by real photos
+best=$($PY - "$JOIN_OUT" <<'PYEOF'
 import json, subprocess, sys
 out = sys.argv[1]
 scores = {}
 for name in ("best_accuracy", "latest"):
-    subprocess.run([".venv/bin/ppexp", "eval", "-c", "configs/rec/plates_pretrain.yml", "-o",
+    subprocess.run([".venv/bin/ppexp", "eval", "-c", "configs/rec/plates_pretrain_join.yml", "-o",
                     f"Global.checkpoints={out}/{name}", "--json", f"{out}/eval_{name}.json"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     scores[name] = json.load(open(f"{out}/eval_{name}.json"))["acc"]
@@ -45,6 +55,6 @@ print(max(scores, key=scores.get))
 PYEOF
 )
 echo "synthetic val picks $best"
-cp "$OUT/$best.pdparams" "$SHIP/best_accuracy.pdparams"
-cp "$OUT/config.yml" "$SHIP/config.yml"
+cp "$JOIN_OUT/$best.pdparams" "$SHIP/best_accuracy.pdparams"
+cp "$JOIN_OUT/config.yml" "$SHIP/config.yml"
 echo "shipped: $SHIP/best_accuracy.pdparams ($(du -h "$SHIP/best_accuracy.pdparams" | cut -f1))"

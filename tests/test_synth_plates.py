@@ -179,7 +179,9 @@ def test_cli_clean_flag(tmp_path, capsys):
     assert cli.main(["synth-plates", "--out", str(tmp_path), "--num", "6", "--clean",
                      "--workers", "1", "--no-progress"]) == 0
     import json
-    assert json.loads((tmp_path / "synth_meta.json").read_text(encoding="utf-8"))["clean"] is True
+    from ppexp.experiments.synth.dataset import GENERATOR_VERSION
+    meta = json.loads((tmp_path / "synth_meta.json").read_text(encoding="utf-8"))
+    assert meta["clean"] is True and meta["generator_version"] == GENERATOR_VERSION  # scripts reuse sets by it
 
 
 def test_clean_ratio_mixes_clean_plates_without_changing_any_text(tmp_path):

@@ -22,6 +22,9 @@ from ppexp.experiments.synth.render import (
 )
 
 JPEG_QUALITY = (55, 95)
+# Bumped whenever the same seed draws different plates; written to synth_meta.json so that scripts reuse a
+# generated set only when the current generator would draw the same one. 2: road-like two-line layout.
+GENERATOR_VERSION = 2
 
 
 def is_clean(seed, i, clean):
@@ -149,7 +152,7 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     _write_labels(files["val"], val)
     meta = {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
             "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
-            "clean": _clean_arg(clean),
+            "clean": _clean_arg(clean), "generator_version": GENERATOR_VERSION,
             "character_dict": "ppexp/dicts/kr_plate_dict.txt",
             "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
             "two_line": sum(1 for r in rows if r[4])}
