@@ -4,7 +4,13 @@
 
 Columns: the clean plate, then each effect of ppexp/experiments/synth/scene.py on it (seeded): a camera crop
 (perspective, tight box), a loose crop with car context, low resolution (x3 smaller, upsampled), motion blur,
-night/IR, IR negative, haze. The generator draws these at random rates; here each one is forced.
+night/IR, IR negative, haze. The generator draws these at random rates; here each one is forced. The last
+column is what TwoLineToOneLine (ppexp/data/imaug/two_line.py) makes of the camera crop: two-line plates
+joined into one line, one-line plates unchanged.
+
+    .venv/bin/python scripts/plate_effects_sheet.py --grid DIR [--out docs/img/synth_plates.jpg]
+
+writes a grid of the first 40 plates of a set written by `ppexp synth-plates --out DIR`.
 """
 import argparse
 import os
@@ -15,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ppexp.data.imaug.two_line import TwoLineToOneLine  # noqa: E402
 from ppexp.experiments.synth import fonts, scene  # noqa: E402
 from ppexp.experiments.synth.kinds import sample_spec  # noqa: E402
 from ppexp.experiments.synth.plate import draw_plate  # noqa: E402
@@ -47,16 +54,37 @@ def row(seed, kind, two):
         ("night / IR", scene.night_ir(np.random.default_rng([seed, 5]), u8(tight))),
         ("IR negative", scene.ir_negative(np.random.default_rng([seed, 6]), u8(tight))),
         ("haze", u8(scene.haze(np.random.default_rng([seed, 8]), tight))),
+        ("TwoLineToOneLine", TwoLineToOneLine()({"image": u8(tight)})["image"]),
     ]
     return tiles
 
 
+def grid(data_dir, out, n=40, cols=5, cell_w=200, cell_h=70):
+    """The first ``n`` plates of DIR/train.txt, ``cols`` per row, each scaled into a cell."""
+    with open(os.path.join(data_dir, "train.txt"), encoding="utf-8") as f:
+        paths = [line.split("\t")[0] for _, line in zip(range(n), f)]
+    sheet = np.full((cell_h * ((len(paths) + cols - 1) // cols), cell_w * cols, 3), 255, np.uint8)
+    for i, rel in enumerate(paths):
+        img = cv2.imread(os.path.join(data_dir, rel))
+        scale = min((cell_w - 6) / img.shape[1], (cell_h - 6) / img.shape[0])
+        img = cv2.resize(img, (max(1, int(img.shape[1] * scale)), max(1, int(img.shape[0] * scale))),
+                         interpolation=cv2.INTER_AREA)
+        y, x = (i // cols) * cell_h + 3, (i % cols) * cell_w + 3
+        sheet[y:y + img.shape[0], x:x + img.shape[1]] = img
+    cv2.imwrite(out, sheet, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {out} ({sheet.shape[1]}x{sheet.shape[0]})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default="docs/img/synth_effects.jpg")
+    ap.add_argument("--out")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--grid", metavar="DIR", help="a synth-plates output folder: write a grid of its plates")
     args = ap.parse_args()
-    cell_w, cell_h = 230, H + 22
+    if args.grid:
+        return grid(args.grid, args.out or "docs/img/synth_plates.jpg")
+    args.out = args.out or "docs/img/synth_effects.jpg"
+    cell_w, cell_h = 210, H + 22
     rows = [row(args.seed + i, k, t) for i, (k, t) in enumerate(ROWS)]
     sheet = np.full((cell_h * len(rows), cell_w * len(rows[0]), 3), 255, np.uint8)
     for r, tiles in enumerate(rows):
