@@ -23,8 +23,9 @@ from ppexp.experiments.synth.render import (
 
 JPEG_QUALITY = (55, 95)
 # Bumped whenever the same seed draws different plates; written to synth_meta.json so that scripts reuse a
-# generated set only when the current generator would draw the same one. 2: road-like two-line layout.
-GENERATOR_VERSION = 2
+# generated set only when the current generator would draw the same one. 2: road-like two-line layout;
+# 3: plate-style flat-topped 3.
+GENERATOR_VERSION = 3
 
 
 def is_clean(seed, i, clean):

@@ -100,6 +100,26 @@ def _render(path, ch):
     return np.ascontiguousarray(a[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
 
 
+# Pseudo character for the plate-style '3': Korean plate lettering draws 3 with a flat top bar and a
+# diagonal into the lower bowl (close to a 5 at low resolution); most fonts draw a round top.
+FLAT_THREE = "3\u0304"
+
+
+def flat_top_three(g):
+    """The plate-style 3 derived from a font's round 3 (uint8 mask): lower bowl kept, top redrawn."""
+    h, w = g.shape
+    col = g[:, w // 2] > 127
+    sw = 1
+    while sw < h // 3 and col[h - 1 - sw]:     # the bottom stroke's thickness at the centre column
+        sw += 1
+    mid = int(h * 0.46)
+    out = g.copy()
+    out[:mid] = 0
+    out[:sw, int(w * 0.1):] = 255
+    cv2.line(out, (w - 1 - sw // 2, sw // 2), (int(w * 0.4), mid + sw // 2), 255, max(1, sw), cv2.LINE_AA)
+    return out
+
+
 class GlyphCache:
     """Tight glyph masks per (font index, char), and resized copies per cell size."""
 
@@ -114,7 +134,7 @@ class GlyphCache:
         key = (font, ch)
         g = self._glyphs.get(key) if CACHE else None
         if g is None:
-            g = _render(self.paths[font], ch)
+            g = flat_top_three(self.glyph(font, "3")) if ch == FLAT_THREE else _render(self.paths[font], ch)
             if CACHE:
                 self._glyphs[key] = g
         return g
