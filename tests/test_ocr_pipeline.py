@@ -86,3 +86,35 @@ def test_ocr_on_the_exported_models_and_wrong_dirs(models, tmp_path, capsys):
     assert "not a CTC recogniser" in capsys.readouterr().out
     with pytest.raises(ValueError, match="not a DB detector"):
         ocr_pipeline.Detector(rec_dir)
+
+
+def test_labels_give_the_end_to_end_exact_match_rate(models, tmp_path, monkeypatch, capsys):
+    """GT quads as detections and a recogniser that reads one plate per image right: rate = 1 / plates."""
+    det_dir, rec_dir, data = models
+    gt = _gt(data)
+    monkeypatch.setattr(ocr_pipeline.Detector, "__call__",
+                        lambda self, raw, name: ([np.array(b["points"]) for b in gt[name]], [0.9] * len(gt[name])))
+    firsts = {str(order_points(p[0]["points"]).round().astype(int).tolist()): p[0]["transcription"]
+              for p in gt.values()}
+    calls = []
+
+    def fake_read(self, crop):
+        calls.append(crop.shape)
+        return "?", 0.9
+
+    monkeypatch.setattr(ocr_pipeline.Recognizer, "__call__", fake_read)
+    real_ocr = ocr_pipeline.ocr_image
+
+    def patched(path, detector, recognizer, drop_score=0.5):
+        img, items = real_ocr(path, detector, recognizer, drop_score)
+        for item in items:
+            item["text"] = firsts.get(str(item["points"]), item["text"])
+        return img, items
+
+    monkeypatch.setattr(ocr_pipeline, "ocr_image", patched)
+    assert cli.main(["ocr", "--det-model-dir", det_dir, "--rec-model-dir", rec_dir, "--labels",
+                     str(data / "train.txt"), "--out", str(tmp_path)]) == 0
+    total = sum(len(p) for p in gt.values())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["texts"] == total == len(calls) and summary["read_exactly"] == len(gt)
+    assert f"end-to-end exact match: {len(gt)}/{total}" in capsys.readouterr().out
