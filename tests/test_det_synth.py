@@ -98,4 +98,4 @@ def test_one_epoch_train_evaluates_hmean(det_set, tmp_path):
     assert "hmean" in log and "precision" in log and "recall" in log
     assert (out / "best_accuracy.pdparams").exists() and (out / "latest.pdparams").exists()
     series = read_run(str(out)).series
-    assert {"EVAL/hmean", "EVAL/precision", "EVAL/recall"} <= set(series)
+    assert {"EVAL/hmean", "EVAL/precision", "EVAL/recall", "EVAL/best_hmean"} <= set(series)

@@ -249,7 +249,8 @@ class Trainer:
         log_skipped(result, logger)
         logger.info("cur metric, %s", _fmt_metrics(result))
         logger.info("best metric, %s", _fmt_metrics(best))
-        self.vdl.scalars("EVAL", dict(result, best_acc=best.get(self.main_indicator, 0)), step)
+        # upstream's tag: EVAL/best_<main_indicator> (best_acc for rec, best_hmean for det)
+        self.vdl.scalars("EVAL", {**result, f"best_{self.main_indicator}": best.get(self.main_indicator, 0)}, step)
         self.vdl.flush()
         if self.early_stop.update(result, step):
             logger.info("early stopping: %s did not improve by more than %s for %d evaluations; stopping",
