@@ -12,6 +12,7 @@ COMMANDS = [
     "ppexp.commands.evaluate",
     "ppexp.commands.export",
     "ppexp.commands.predict",
+    "ppexp.commands.ocr",
     "ppexp.commands.synth_plates",
     "ppexp.commands.diff",
     "ppexp.commands.compare",

@@ -62,8 +62,14 @@ SCHEMA = {
     "Global": GLOBAL,
     "Architecture": ARCHITECTURE,
     "Optimizer": OPTIMIZER,
-    "Loss": {"name": "str", "use_focal_loss": "bool"},
-    "PostProcess": {"name": "str", "character_dict_path": "str", "use_space_char": "bool"},
+    "Loss": {"name": "str", "use_focal_loss": "bool",
+             # DBLoss (det)
+             "balance_loss": "bool", "main_loss_type": "str", "alpha": "number", "beta": "number",
+             "ohem_ratio": "number", "eps": "number"},
+    "PostProcess": {"name": "str", "character_dict_path": "str", "use_space_char": "bool",
+                    # DBPostProcess (det)
+                    "thresh": "number", "box_thresh": "number", "max_candidates": "int", "unclip_ratio": "number",
+                    "use_dilation": "bool", "score_mode": "str", "box_type": "str"},
     "Metric": {"name": "str", "main_indicator": "str", "is_filter": "bool", "ignore_space": "bool"},
     "Train": {**DATASET, **LOADER},
     "Eval": {**DATASET, **LOADER},

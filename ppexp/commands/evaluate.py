@@ -41,13 +41,19 @@ def run(args):
     from ppexp.engine.evaluator import evaluate, log_skipped
     from ppexp.engine.predictor import load_trained
 
+    from ppexp.engine.builder import is_det
+
+    if args.model_dir and is_det(config):
+        raise SystemExit("ppexp eval: --model_dir evaluates exported recognition models; for a det model "
+                         "evaluate its checkpoint (-o Global.checkpoints=...)")
     if args.model_dir:
         model, post_process, metric, config, path = _exported(config, args.model_dir)
         loss = None
     else:
         parts, path = load_trained(config)
         model, post_process, metric, loss = parts.model, parts.post_process, parts.metric, parts.loss
-    loader, dataset = build_dataloader(config, "Eval", charset=post_process.charset)
+        loss = None if is_det(config) else loss   # det eval batches carry no label maps
+    loader, dataset = build_dataloader(config, "Eval", charset=getattr(post_process, "charset", None))
     log = logging.getLogger("ppexp")
     log.info("evaluating %s on %d samples", path, len(dataset))
     details = bool(args.errors or args.groups)

@@ -1,4 +1,5 @@
-"""``ppexp predict -c cfg.yml -o Global.infer_img=PATH [Global.checkpoints=...]``: recognise images.
+"""``ppexp predict -c cfg.yml -o Global.infer_img=PATH [Global.checkpoints=...]``: recognise images
+(or, for a det config / exported det model, detect text boxes: ppexp/commands/predict_det.py).
 
 ``--model_dir DIR`` runs an exported model instead (no -c needed), as PaddleOCR 3's
 TextRecognition does; both use the inference width rule (ppexp/data/imaug/rec_resize.py).
@@ -14,6 +15,8 @@ def add_parser(subparsers):
     parser.add_argument("--image", help="image file or folder (default: Global.infer_img)")
     parser.add_argument("--model_dir", help="an exported model (ppexp export) to run instead of the "
                                             "config's checkpoint")
+    parser.add_argument("--out", help="det models: folder for <image>.json (boxes, scores) and <image>.png (boxes "
+                                      "drawn); default <dir of Global.save_res_path>/det_results")
     parser.set_defaults(func=run)
     return parser
 
@@ -54,6 +57,12 @@ def run(args):
         return 2
     from ppexp.engine.written import record_output
 
+    from ppexp.commands.predict_det import wants_det
+
+    if wants_det(args, config):
+        from ppexp.commands.predict_det import run_det
+
+        return run_det(args, config, list_images(target), log)
     results = predict_images(*_load(args, config), list_images(target))
     out_path = config["Global"].get("save_res_path")
     lines = [f"{path}\t{text}\t{score:.4f}" for path, text, score in results]

@@ -34,6 +34,10 @@ def add_parser(subparsers):
     p.add_argument("--clean-ratio", type=float, default=0.0, metavar="R",
                    help="share of plates drawn clean (--clean's look) inside a realistic set, e.g. 0.2: "
                         "an easy part that gets a model trained from scratch off CTC's blank plateau")
+    p.add_argument("--det", action="store_true",
+                   help="detection scenes instead of plate crops: road, cars, 1-3 plates (20-200 px wide, "
+                        "in perspective), unlabelled signs; det label lines (configs/det/det_plates_demo.yml). "
+                        "--width is then the scene width (default 384-640 per scene)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -43,6 +47,8 @@ def run(args):
     from ppexp.experiments.synth.dataset import generate_dataset
     from ppexp.experiments.synth.fonts import FontNotFoundError
 
+    if args.det:
+        return _run_det(args)
     try:
         s = generate_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
                              kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
@@ -57,4 +63,25 @@ def run(args):
           f"({s['plates_per_s']:.0f}/s, {s['workers']} workers)")
     print(f"  train.txt {s['train']}  val.txt {s['val']}  two-line {s['two_line']}  kinds: {kinds}")
     print(f"  Global.data_dir: {args.out}   Global.character_dict_path: ppexp/dicts/kr_plate_dict.txt")
+    return 0
+
+
+def _run_det(args):
+    from ppexp.experiments.synth.det_dataset import generate_det_dataset
+    from ppexp.experiments.synth.fonts import FontNotFoundError
+
+    if args.clean or args.clean_ratio or args.height != DEFAULT_HEIGHT:
+        print("synth-plates: error: --clean, --clean-ratio and --height apply to plate crops, not to --det scenes")
+        return 2
+    try:
+        s = generate_det_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
+                                 kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
+                                 workers=args.workers, progress=not args.no_progress, width=args.width)
+    except (FontNotFoundError, ValueError) as err:
+        print(f"synth-plates: error: {err}")
+        return 2
+    print(f"wrote {s['num']} detection scenes to {os.path.abspath(args.out)} in {s['seconds']:.1f}s "
+          f"({s['scenes_per_s']:.1f}/s, {s['workers']} workers)")
+    print(f"  train.txt {s['train']}  val.txt {s['val']}  plates {s['plates']}  '###' boxes {s['ignored_boxes']}")
+    print(f"  Train/Eval.dataset.data_dir: {args.out}   label_file_list: [{args.out}/train.txt] / [{args.out}/val.txt]")
     return 0

@@ -31,6 +31,11 @@ def inject_head_channels(config, charset):
     head["out_channels"] = charset.num_classes
 
 
+def is_det(config):
+    """Whether ``config`` is a detection run (Architecture.model_type det, as upstream)."""
+    return ((config.get("Architecture") or {}).get("model_type") or "rec") == "det"
+
+
 def build_components(config):
     """Dictionary, model, loss, post-process and metric (no data, no optimizer)."""
     from ppexp.losses import build_loss
@@ -40,7 +45,8 @@ def build_components(config):
 
     global_cfg = config.get("Global") or {}
     charset = CharacterDict.from_config(global_cfg)
-    inject_head_channels(config, charset)
+    if not is_det(config):  # a det head has no classes
+        inject_head_channels(config, charset)
     model = build_model(copy.deepcopy(config["Architecture"]))
     loss = build_loss(copy.deepcopy(config.get("Loss") or {"name": "CTCLoss"}))
     post_process = build_post_process(config.get("PostProcess") or {"name": "CTCLabelDecode"},

@@ -19,7 +19,7 @@ from ppexp.utils.character import CharacterDict
 class ExportedModel:
     """Callable like a model in eval mode: [N, C, H, W] -> softmax [N, T, classes]."""
 
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, mkldnn=True):
         prefix = os.path.join(model_dir, "inference")
         graph = next((prefix + ext for ext in (".json", ".pdmodel") if os.path.exists(prefix + ext)), None)
         if graph is None or not os.path.exists(prefix + ".pdiparams"):
@@ -28,6 +28,8 @@ class ExportedModel:
         config = paddle.inference.Config(graph, prefix + ".pdiparams")
         config.disable_gpu()
         config.disable_glog_info()
+        if not mkldnn:  # Paddle 3.3's oneDNN executor cannot run nearest_interp's scale attribute (DBFPN)
+            config.disable_mkldnn()
         self.predictor = paddle.inference.create_predictor(config)
 
     def eval(self):

@@ -117,6 +117,16 @@ def dump_infer_config(config, path, charset, model_name=None):
         yaml.safe_dump(infer, f, default_flow_style=False, allow_unicode=True, sort_keys=False)
 
 
+def save_static(model, input_shape, save_dir):
+    """jit-save ``model`` in eval mode as save_dir/inference.json/.pdiparams; returns the path prefix."""
+    model.eval()
+    spec = [paddle.static.InputSpec(shape=list(input_shape), dtype="float32")]
+    static_model = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
+    prefix = os.path.join(save_dir, "inference")
+    paddle.jit.save(static_model, prefix)
+    return prefix
+
+
 def export_model(model, config, charset, save_dir, model_name=None):
     """jit-save ``model`` (eval mode) with input [N, C, H, -1]; returns the path prefix.
 
@@ -126,11 +136,7 @@ def export_model(model, config, charset, save_dir, model_name=None):
     os.makedirs(save_dir, exist_ok=True)
     dump_infer_config(config, os.path.join(save_dir, "inference.yml"), charset, model_name)
     c, h, _ = rec_image_shape(config)
-    model.eval()
-    spec = [paddle.static.InputSpec(shape=[None, c, h, -1], dtype="float32")]
-    static_model = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
-    prefix = os.path.join(save_dir, "inference")
-    paddle.jit.save(static_model, prefix)
+    prefix = save_static(model, [None, c, h, -1], save_dir)
     logger.info("inference model is saved to %s (Global.model_name %s for PaddleOCR 3's TextRecognition)",
                 prefix, yaml.safe_load(open(os.path.join(save_dir, "inference.yml"), encoding="utf-8"))
                 ["Global"]["model_name"])

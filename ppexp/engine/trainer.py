@@ -18,7 +18,7 @@ import paddle
 from ppexp.config import dump_config
 from ppexp.data.datasets.accounting import REASONS
 from ppexp.data.loader import build_dataloader
-from ppexp.engine.builder import build_components
+from ppexp.engine.builder import build_components, is_det
 from ppexp.engine.checkpoint import EXTS as CKPT_EXTS
 from ppexp.engine.checkpoint import load_checkpoint, load_params_into, remove_stale_temps, save_checkpoint
 from ppexp.engine.controls import (AmpControl, EarlyStopping, NonFiniteGuard, NonFiniteLoss, eval_schedule,
@@ -238,8 +238,9 @@ class Trainer:
         step = self.state["global_step"]
         best = self.state["best_model_dict"]
         with swap_weights(self.model, self.ema):  # with EMA on, the averaged weights are evaluated and saved
+            # det eval batches carry no label maps, so no eval loss there
             result = evaluate(self.model, self.eval_loader, self.parts.post_process, self.parts.metric,
-                              self.parts.loss)
+                              None if is_det(self.config) else self.parts.loss)
             # a tie does not re-save best_accuracy (the first evaluation always saves it)
             if result[self.main_indicator] > best.get(self.main_indicator, 0) or "best_step" not in best:
                 best.clear()
@@ -248,7 +249,8 @@ class Trainer:
         log_skipped(result, logger)
         logger.info("cur metric, %s", _fmt_metrics(result))
         logger.info("best metric, %s", _fmt_metrics(best))
-        self.vdl.scalars("EVAL", dict(result, best_acc=best.get(self.main_indicator, 0)), step)
+        # upstream's tag: EVAL/best_<main_indicator> (best_acc for rec, best_hmean for det)
+        self.vdl.scalars("EVAL", {**result, f"best_{self.main_indicator}": best.get(self.main_indicator, 0)}, step)
         self.vdl.flush()
         if self.early_stop.update(result, step):
             logger.info("early stopping: %s did not improve by more than %s for %d evaluations; stopping",

@@ -21,6 +21,7 @@ overfitting         warning  >= ``overfit_evals`` evals after the best one, thei
                              ``overfit_train_rise``; or eval loss is ``overfit_loss_rise`` (relative)
                              above its minimum over the last ``overfit_evals`` evals while train loss falls
 generalization_gap  warning  train acc - eval acc at the best eval > ``gap_max``
+precision_recall    warning  det runs: |eval precision - eval recall| at the best eval > ``pr_gap_max``
 plateau             info     the best eval metric (>= ``stall_acc_floor``) did not improve by
                              ``plateau_min_delta`` for >= ``plateau_evals`` evals spanning
                              >= ``plateau_min_fraction`` of the run
@@ -60,6 +61,7 @@ class Thresholds:
     overfit_train_rise: float = 0.01
     overfit_loss_rise: float = 0.05
     gap_max: float = 0.10
+    pr_gap_max: float = 0.20
     plateau_evals: int = 5
     plateau_min_fraction: float = 0.25
     plateau_min_delta: float = 0.001
@@ -86,7 +88,7 @@ class Thresholds:
 
 SEVERITY = {"no_data": "error", "nan": "error", "eval_never_ran": "error", "dead_pipeline": "error",
             "blank_plateau": "warning", "stalled": "warning", "overfitting": "warning",
-            "generalization_gap": "warning", "plateau": "info", "lr_collapse": "warning", "long_warmup": "warning", "dropped_samples": "warning"}
+            "generalization_gap": "warning", "precision_recall": "warning", "plateau": "info", "lr_collapse": "warning", "long_warmup": "warning", "dropped_samples": "warning"}
 RULES = tuple(SEVERITY)
 SUPPRESSES = {
     "no_data": RULES,
@@ -364,6 +366,30 @@ def rule_overfitting(c):
                    {"by_eval_acc": by_acc, "by_eval_loss": by_loss}, sorted(set(steps)))
 
 
+def rule_precision_recall(c):
+    """Detection: precision and recall far apart at the best eval (the DB thresholds or the labels are off)."""
+    precision, recall = _finite(c.run.get("EVAL/precision")), _finite(c.run.get("EVAL/recall"))
+    if precision is None or recall is None or c.ev is None:
+        return None
+    step = int(c.ev.steps[int(np.argmax(c.ev.values))])
+    p, r = precision.value_at(step), recall.value_at(step)
+    if p is None or r is None or abs(p - r) <= c.th.pr_gap_max:
+        return None
+    evidence = {"step": step, "epoch": c.epoch(step), "precision": _r(p), "recall": _r(r)}
+    if p > r:
+        return Finding("precision_recall", "", f"recall {r:.3f} is far below precision {p:.3f} at the best eval, "
+                       f"{c.where(step)}: the detector misses texts",
+                       "Lower PostProcess.box_thresh (e.g. 0.5) or thresh, raise unclip_ratio when boxes come out "
+                       "too small for IoU > 0.5, evaluate at a larger DetResizeForTest limit_side_len for small "
+                       "texts, check that MakeShrinkMap.min_text_size does not ignore them, and train longer.",
+                       evidence, [step])
+    return Finding("precision_recall", "", f"precision {p:.3f} is far below recall {r:.3f} at the best eval, "
+                   f"{c.where(step)}: many detections match no labelled text",
+                   "Raise PostProcess.box_thresh, check the eval labels for unlabelled texts (label them or mark "
+                   "them '###', don't care), and add negatives (text-like clutter that is not labelled) to Train.",
+                   evidence, [step])
+
+
 def rule_generalization_gap(c):
     gap, step = c.summary.get("gap_at_best"), c.summary.get("best_step")
     if gap is None or gap <= c.th.gap_max:
@@ -477,7 +503,8 @@ RULE_FUNCS = {
     "no_data": rule_no_data, "nan": rule_nan, "eval_never_ran": rule_eval_never_ran,
     "dead_pipeline": rule_dead_pipeline, "blank_plateau": rule_blank_plateau, "stalled": rule_stalled,
     "overfitting": rule_overfitting,
-    "generalization_gap": rule_generalization_gap, "plateau": rule_plateau, "lr_collapse": rule_lr_collapse,
+    "generalization_gap": rule_generalization_gap, "precision_recall": rule_precision_recall,
+    "plateau": rule_plateau, "lr_collapse": rule_lr_collapse,
     "long_warmup": rule_long_warmup, "dropped_samples": rule_dropped_samples,
 }
 

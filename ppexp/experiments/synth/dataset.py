@@ -90,21 +90,22 @@ def _check_args(num, seed, val_fraction, two_line_ratio, height, width):
         raise ValueError(f"height / width must be >= 16 pixels (got {height} / {width})")
 
 
-def _run(tasks, workers, total, progress):
+def _run(tasks, workers, total, progress, render=_render_chunk, unit="plate"):
+    """Map ``render`` over ``tasks`` in ``workers`` processes; (rows sorted, CPU seconds)."""
     pool = None
     if workers > 1:
         # Plain fork deadlocks when the parent already runs native threads (OpenCV, Paddle);
         # the fork server is a clean single-threaded parent with this module preloaded.
         if "forkserver" in mp.get_all_start_methods():
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload([__name__])
+            ctx.set_forkserver_preload([__name__, render.__module__])
         else:
             ctx = mp.get_context("spawn")
         pool = ctx.Pool(workers, initializer=_worker_init)
-    bar = tqdm(total=total, unit="plate", desc="synth-plates", disable=not progress)
+    bar = tqdm(total=total, unit=unit, desc="synth-plates", disable=not progress)
     rows, cpu = [], 0.0
     try:
-        results = pool.imap_unordered(_render_chunk, tasks) if pool else map(_render_chunk, tasks)
+        results = pool.imap_unordered(render, tasks) if pool else map(render, tasks)
         for chunk, seconds in results:
             rows.extend(chunk)
             cpu += seconds

@@ -1,0 +1,95 @@
+"""Write a PaddleOCR detection dataset of synthetic street scenes (``ppexp synth-plates --det``).
+
+DIR/images/*.jpg, DIR/train.txt and DIR/val.txt with upstream's det label lines
+``images/0000000.jpg<TAB>[{"transcription": "12가3456", "points": [[x, y] x 4]}, ...]``.
+Scene ``i`` is drawn from ``numpy.random.default_rng([seed, i])`` alone, so a seed gives
+byte-identical files whatever the worker count; the last ``round(num * val_fraction)`` scenes
+form the validation split.
+"""
+import json
+import os
+import time
+
+import cv2
+import numpy as np
+
+from ppexp.experiments.synth import fonts
+from ppexp.experiments.synth.dataset import _check_args, _run
+from ppexp.experiments.synth.det_scene import IGNORE, render_scene
+from ppexp.experiments.synth.render import DEFAULT_HEIGHT, DEFAULT_TWO_LINE_RATIO, check_kinds
+
+JPEG_QUALITY = (70, 95)
+
+
+def label_json(boxes):
+    """Upstream's det label JSON: integer points (rounded), Hangul kept as is."""
+    items = [{"transcription": b["transcription"],
+              "points": np.round(np.asarray(b["points"], np.float64)).astype(int).tolist()} for b in boxes]
+    return json.dumps(items, ensure_ascii=False)
+
+
+def render_det_index(seed, i, kinds, two_line_ratio, width=None):
+    """(JPEG bytes, label JSON, labelled plates, ignored boxes) of scene ``i`` for ``seed``."""
+    rng = np.random.default_rng([seed, i])
+    img, boxes = render_scene(rng, kinds, two_line_ratio, width)
+    q = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding failed for scene {i}")
+    plates = sum(1 for b in boxes if b["transcription"] != IGNORE)
+    return buf.tobytes(), label_json(boxes), plates, len(boxes) - plates
+
+
+def _render_det_chunk(task):
+    out_dir, seed, start, stop, kinds, ratio, width, font_list = task
+    fonts.use_fonts(font_list)
+    cpu0, rows = time.process_time(), []
+    for i in range(start, stop):
+        data, label, plates, ignored = render_det_index(seed, i, kinds, ratio, width)
+        rel = f"images/{i:07d}.jpg"
+        with open(os.path.join(out_dir, rel), "wb") as f:
+            f.write(data)
+        rows.append((i, rel, label, plates, ignored))
+    return rows, time.process_time() - cpu0
+
+
+def _check_det_args(num, seed, val_fraction, two_line_ratio, width):
+    _check_args(num, seed, val_fraction, two_line_ratio, DEFAULT_HEIGHT, None)   # the crop height is not used
+    if width is not None and not 256 <= int(width) <= 4096:
+        raise ValueError(f"--width for --det scenes must be 256..4096 pixels (got {width}); "
+                         "leave it out for the default 384-640")
+
+
+def _write(path, rows):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(f"{rel}\t{label}\n" for _, rel, label, _, _ in rows)
+
+
+def generate_det_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
+                         two_line_ratio=DEFAULT_TWO_LINE_RATIO, workers=None, progress=True, width=None):
+    """Render ``num`` scenes into ``out_dir``; returns a summary dict (counts, timing, files)."""
+    _check_det_args(num, seed, val_fraction, two_line_ratio, width)
+    num, seed, kinds = int(num), int(seed), check_kinds(kinds)
+    font_list = fonts.glyph_cache().fonts    # fail fast (clear font error); workers use the same fonts
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    step = max(4, min(64, num // (workers * 8) or 1))
+    width = None if width is None else int(width)
+    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), width, font_list)
+             for s in range(0, num, step)]
+    t0 = time.perf_counter()
+    rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress, render=_render_det_chunk, unit="scene")
+    seconds = time.perf_counter() - t0
+    n_val = int(round(num * float(val_fraction)))
+    train, val = rows[:num - n_val], rows[num - n_val:]
+    files = {"train": os.path.join(out_dir, "train.txt"), "val": os.path.join(out_dir, "val.txt")}
+    _write(files["train"], train)
+    _write(files["val"], val)
+    meta = {"task": "det", "seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
+            "two_line_ratio": float(two_line_ratio), "width": width,
+            "plates": sum(r[3] for r in rows), "ignored_boxes": sum(r[4] for r in rows)}
+    with open(os.path.join(out_dir, "synth_meta.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False, indent=1, sort_keys=True)
+    return dict(meta, out_dir=out_dir, train=len(train), val=len(val), workers=workers, seconds=seconds,
+                scenes_per_s=num / max(seconds, 1e-9), cpu_seconds=cpu, scenes_per_cpu_s=num / max(cpu, 1e-9),
+                train_file=files["train"], val_file=files["val"])
