@@ -3,6 +3,8 @@ import logging
 import os
 import sys
 
+from ppexp.config_defaults import save_model_dir
+
 
 def add_config_args(parser, required=True):
     parser.add_argument("-c", "--config", required=required, help="config YAML (PaddleOCR schema)")
@@ -34,7 +36,7 @@ def setup_run_logging(config, log_name="train.log"):
 
     from ppexp.engine.loggers import setup_logger
 
-    save_dir = (config.get("Global") or {}).get("save_model_dir") or "./output/rec/"
+    save_dir = save_model_dir(config)
     log_file = os.path.join(save_dir, log_name) if log_name else None
     return setup_logger(log_file, paddle.distributed.get_rank())
 

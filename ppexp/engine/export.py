@@ -15,13 +15,14 @@ import os
 import paddle
 import yaml
 
+from ppexp.config_defaults import DEFAULT_IMAGE_SHAPE, resize_image_shape
+
 logger = logging.getLogger("ppexp")
 
 # TextRecognition's default model name in PaddleOCR 3.7: `TextRecognition(model_dir=DIR)` then loads
 # the export with no model_name (a different name must also be passed to TextRecognition).
 DEFAULT_PADDLEX_MODEL_NAME = "PP-OCRv6_medium_rec"
 PADDLEX_PREPROCESS = ("DecodeImage", "RecResizeImg", "MultiLabelEncode", "KeepKeys")
-DEFAULT_IMAGE_SHAPE = [3, 32, 100]
 
 
 def _eval_transforms(config):
@@ -30,10 +31,7 @@ def _eval_transforms(config):
 
 def rec_image_shape(config):
     """[C, H, W] of the Eval RecResizeImg (default [3, 32, 100])."""
-    for item in _eval_transforms(config):
-        if isinstance(item, dict) and "RecResizeImg" in item:
-            return list((item["RecResizeImg"] or {}).get("image_shape", DEFAULT_IMAGE_SHAPE))
-    return list(DEFAULT_IMAGE_SHAPE)
+    return resize_image_shape(_eval_transforms(config), ops=("RecResizeImg",))
 
 
 def _is_label_op(name):

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import paddle
 
+from ppexp.config_defaults import save_model_dir
 from ppexp.data.imaug import create_operators, transform
 from ppexp.engine.builder import build_components
 from ppexp.engine.checkpoint import load_params_into, normalize_prefix
@@ -18,7 +19,7 @@ def weights_path(global_cfg):
     for key in ("checkpoints", "pretrained_model"):
         if global_cfg.get(key):
             return normalize_prefix(global_cfg[key]) + ".pdparams"
-    best = os.path.join(global_cfg.get("save_model_dir") or "./output/rec/", "best_accuracy.pdparams")
+    best = os.path.join(save_model_dir({"Global": global_cfg}), "best_accuracy.pdparams")
     if os.path.exists(best):
         return best
     raise FileNotFoundError("no weights to load: set -o Global.checkpoints=<save_model_dir>/best_accuracy "
