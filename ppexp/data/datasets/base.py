@@ -6,6 +6,7 @@ from paddle.io import Dataset, get_worker_info
 
 from ppexp.data.datasets.accounting import DropCounter
 from ppexp.data.imaug import create_operators, transform
+from ppexp.errors import UserError
 
 logger = logging.getLogger("ppexp")
 
@@ -15,7 +16,7 @@ MAX_REJECT_FRACTION = 0.5
 MIN_LOADS_FOR_FRACTION = 200
 
 
-class DatasetError(RuntimeError):
+class DatasetError(UserError, RuntimeError):
     """The dataset cannot produce samples; the message says why."""
 
 

@@ -19,12 +19,13 @@ import numpy as np
 
 from ppexp.data.label_lines import read_label_lines
 from ppexp.data.lmdb_writer import write_lmdb
+from ppexp.errors import UsageError
 
 REASONS = ("missing image", "unreadable file", "undecodable image", "malformed line", "empty label")
 MAX_EXAMPLES = 5
 
 
-class BuildError(ValueError):
+class BuildError(UsageError):
     """Bad input to the builder (missing label file, existing database, ...)."""
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from ppexp.config import ConfigError, get_config
 from ppexp.config_defaults import DEFAULT_IMAGE_SHAPE, resize_image_shape, split_files
+from ppexp.errors import UsageError
 from ppexp.utils.character import CharacterDict
 
 LIST_DATASETS = ("SimpleDataSet", "MultiScaleDataSet")
@@ -12,10 +13,6 @@ LMDB_DATASETS = ("LMDBDataSet",)
 BACKBONE_STRIDES = {"MobileNetV3": 4, "ResNet": 4, "ResNetVd": 4, "ResNet_vd": 4, "SVTRNet": 4,
                     "MobileNetV1Enhance": 8, "PPLCNetV3": 8}
 DEFAULT_STRIDE = 4
-
-
-class UsageError(ValueError):
-    """Bad arguments or missing inputs (exit code 2)."""
 
 
 @dataclass

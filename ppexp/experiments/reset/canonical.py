@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from ppexp.experiments.labels.fixer import legacy_codec, clean_label
 from ppexp.data.label_lines import decode_lines, suggest_split
+from ppexp.errors import UsageError
 
 CANONICAL_DELIMITER = "\t"
 
@@ -116,7 +117,7 @@ def canonical_file(path, delimiter, charset):
 
 
 # ---------------------------------------------------------------- --labels-from
-class ManifestError(ValueError):
+class ManifestError(UsageError):
     """The manifest cannot be read or does not match the config's label files."""
 
 

@@ -18,6 +18,7 @@ import os
 from ppexp.config_defaults import save_model_dir
 from ppexp.data.label_lines import IMAGE_EXTS
 from ppexp.engine.env_info import dataset_paths  # noqa: F401  (re-exported)
+from ppexp.errors import UserError
 
 ARCHIVE_DIRNAME = "_archive"
 # System trees: nothing in or under them is ever a run's output folder or a label file to rewrite.
@@ -34,7 +35,7 @@ def system_path(real):
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"II*\x00", b"MM\x00*", b"\x00\x00\x00\x0cjP")
 
 
-class SafetyError(RuntimeError):
+class SafetyError(UserError, RuntimeError):
     """An action would touch a path reset must never touch."""
 
 
