@@ -16,6 +16,7 @@ import paddle
 import yaml
 
 from ppexp.config_defaults import DEFAULT_IMAGE_SHAPE, resize_image_shape
+from ppexp.data.imaug.registry import class_declares
 
 logger = logging.getLogger("ppexp")
 
@@ -35,7 +36,7 @@ def rec_image_shape(config):
 
 
 def _is_label_op(name):
-    return name.endswith("LabelEncode")
+    return class_declares(name, "label_encoder")
 
 
 def _paddlex_op(name, params, where):

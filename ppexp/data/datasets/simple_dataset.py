@@ -9,6 +9,7 @@ from ppexp.data.datasets.accounting import reason_key
 from ppexp.data.datasets.base import DatasetError, RecDatasetBase
 from ppexp.data.imaug.det_label_ops import det_label_problem
 from ppexp.data.imaug.label_ops import check_label
+from ppexp.data.imaug.registry import declares
 from ppexp.data.label_lines import read_label_lines
 
 logger = logging.getLogger("ppexp")
@@ -36,7 +37,7 @@ class SimpleDataSet(RecDatasetBase):
         self.data_dir = ds.get("data_dir") or ""
         # det labels are JSON: everything after the first delimiter is the label (upstream keeps
         # only the second field, which breaks a JSON label containing the delimiter)
-        self.det = any(type(op).__name__ == "DetLabelEncode" for op in self.ops)
+        self.det = any(declares(op, "whole_line_label") for op in self.ops)
         files = _as_list(ds.get("label_file_list"), f"{mode}.dataset.label_file_list")
         if not files:
             raise DatasetError(f"{mode}.dataset.label_file_list is empty; list your label files there")
