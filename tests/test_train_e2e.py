@@ -25,6 +25,7 @@ def run(tmp_path_factory):
     return {"root": root, "out": out, "opts": opts}
 
 
+@pytest.mark.slow
 def test_output_layout(run):
     out = run["out"]
     for name in ["config.yml", "train.log", "best_model/model.pdparams", "vdl"]:
@@ -62,6 +63,7 @@ def test_visualdl_scalars(run):
     assert steps == [10, 20]
 
 
+@pytest.mark.slow
 def test_resume_continues_step_and_lr(run, tmp_path):
     out2 = str(tmp_path / "resumed")
     opts = [o for o in run["opts"] if not o.startswith("Global.save_model_dir")]
@@ -79,6 +81,7 @@ def test_resume_continues_step_and_lr(run, tmp_path):
         assert pickle.load(f)["global_step"] == 20
 
 
+@pytest.mark.slow
 def test_eval_export_predict(run, tmp_path):
     ckpt = os.path.join(run["out"], "best_accuracy")
     common = ["-c", CONFIG, "-o", *run["opts"], f"Global.checkpoints={ckpt}"]
