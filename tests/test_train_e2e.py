@@ -8,6 +8,8 @@ import pytest
 from helpers import data_overrides, make_toy_set
 from ppexp.cli import main
 
+pytestmark = pytest.mark.slow   # every test shares a module fixture that trains (~30 s idle)
+
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "rec", "tiny_words.yml")
 
 
@@ -25,7 +27,6 @@ def run(tmp_path_factory):
     return {"root": root, "out": out, "opts": opts}
 
 
-@pytest.mark.slow
 def test_output_layout(run):
     out = run["out"]
     for name in ["config.yml", "train.log", "best_model/model.pdparams", "vdl"]:
@@ -63,7 +64,6 @@ def test_visualdl_scalars(run):
     assert steps == [10, 20]
 
 
-@pytest.mark.slow
 def test_resume_continues_step_and_lr(run, tmp_path):
     out2 = str(tmp_path / "resumed")
     opts = [o for o in run["opts"] if not o.startswith("Global.save_model_dir")]
@@ -81,7 +81,6 @@ def test_resume_continues_step_and_lr(run, tmp_path):
         assert pickle.load(f)["global_step"] == 20
 
 
-@pytest.mark.slow
 def test_eval_export_predict(run, tmp_path):
     ckpt = os.path.join(run["out"], "best_accuracy")
     common = ["-c", CONFIG, "-o", *run["opts"], f"Global.checkpoints={ckpt}"]
