@@ -7,6 +7,8 @@ import argparse
 import importlib
 import sys
 
+from ppexp.errors import error_line, exit_code_of
+
 COMMANDS = [
     "ppexp.commands.train",
     "ppexp.commands.evaluate",
@@ -36,11 +38,6 @@ def build_parser():
     return parser
 
 
-# Errors that describe a problem with the user's input: printed as one clear line, not a traceback.
-USER_ERRORS = {"ConfigError": 2, "DatasetError": 1, "NonFiniteLoss": 1, "FileNotFoundError": 1,
-               "UnsafeCheckpointError": 1, "FontNotFoundError": 2, "CheckpointError": 1, "CheckpointSaveError": 1,
-               "RunLockedError": 1, "RunDirError": 1, "SpaceError": 2}
-
 
 def main(argv=None, process_entry=None):
     """Run a sub-command. ``process_entry`` (default: argv is None, i.e. the real command line)
@@ -54,11 +51,11 @@ def main(argv=None, process_entry=None):
         return 2
     try:
         return int(args.func(args) or 0)
-    except Exception as err:  # noqa: BLE001 - re-raised unless it is a known user-facing error
-        code = USER_ERRORS.get(type(err).__name__)
+    except Exception as err:  # noqa: BLE001 - re-raised unless it is a user-facing error (ppexp.errors)
+        code = exit_code_of(err)
         if code is None:
             raise
-        print(f"ppexp {args.command}: error: {err}", file=sys.stderr)
+        print(error_line(args.command, err), file=sys.stderr)
         return code
 
 

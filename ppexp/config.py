@@ -16,9 +16,10 @@ import re
 import yaml
 
 from ppexp.config_schema import SCHEMA, SECTION_KEYS
+from ppexp.errors import UsageError
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A config problem; the message names the file, key and fix."""
 
 

@@ -1,11 +1,19 @@
 """Shared pytest fixtures."""
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PPEXP_SHARED", REPO.parent / "shared"))
+_START = time.monotonic()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The suite's wall time, and how to leave out the slow tests."""
+    terminalreporter.write_line(f"suite wall time: {time.monotonic() - _START:.1f} s "
+                                "(fast subset: pytest -m 'not slow')")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,4 @@
 """`ppexp check-labels`: every planted defect is found at its line, exit codes, JSON schema, --fix."""
-import argparse
 import json
 import os
 import random
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from ppexp.commands import check_labels as cmd
+from ppexp.cli import main
 from ppexp.experiments.labels import CATEGORIES, CheckSettings, LabelSource, run_check
 from ppexp.experiments.labels.findings import Report
 from ppexp.experiments.labels.label_checks import LabelChecker
@@ -24,10 +23,8 @@ DICT_CHARS = list("0123456789") + list(HANGUL)
 
 # ---------------------------------------------------------------- helpers
 def cli(*argv):
-    parser = argparse.ArgumentParser()
-    cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["check-labels", *argv])
-    return args.func(args)
+    """`ppexp check-labels ARGV` through the CLI (which turns user errors into exit codes)."""
+    return main(["check-labels", *argv])
 
 
 def write_dict(path, entries=DICT_CHARS):

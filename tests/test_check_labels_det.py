@@ -1,5 +1,4 @@
 """`ppexp check-labels` on detection label files: each planted defect is found at its line."""
-import argparse
 import json
 import os
 
@@ -8,14 +7,12 @@ import numpy as np
 import yaml
 
 from det_helpers import det_config, make_det_set
-from ppexp.commands import check_labels as cmd
+from ppexp.cli import main
 
 
 def cli(*argv):
-    parser = argparse.ArgumentParser()
-    cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["check-labels", *argv])
-    return args.func(args)
+    """`ppexp check-labels ARGV` through the CLI (which turns user errors into exit codes)."""
+    return main(["check-labels", *argv])
 
 
 def box(text, pts):

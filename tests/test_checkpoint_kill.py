@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import paddle
+import pytest
 
 from ppexp.engine.checkpoint import load_checkpoint
 
@@ -31,6 +32,7 @@ def _model():
     return paddle.nn.Sequential(paddle.nn.Linear(256, 256), paddle.nn.Linear(256, 64))
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_leaves_a_consistent_checkpoint(tmp_path):
     script = tmp_path / "saver.py"
     script.write_text(SAVER)

@@ -4,11 +4,14 @@ import pickle
 import subprocess
 import sys
 
+import pytest
+
 from helpers import data_overrides, make_toy_set
 
 REPO = os.path.join(os.path.dirname(__file__), "..")
 
 
+@pytest.mark.slow
 def test_two_process_cpu_launch_trains_and_evaluates(tmp_path):
     root = make_toy_set(tmp_path / "data", n_train=128, n_val=32)
     out = tmp_path / "run"
@@ -30,6 +33,7 @@ def test_two_process_cpu_launch_trains_and_evaluates(tmp_path):
     assert (out / "best_accuracy.pdparams").exists()
 
 
+@pytest.mark.slow
 def test_default_cpu_run_uses_both_cores_with_global_batch(tmp_path):
     """`tools/train.py` on a 2-core machine starts 2 data-parallel CPU workers by default;
     batch_size_per_card stays the global batch, so steps per epoch do not change."""

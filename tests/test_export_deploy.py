@@ -115,6 +115,7 @@ def test_export_names_a_step_paddlex_cannot_run(exported, tmp_path):
     assert not os.path.exists(tmp_path / "x" / "inference.pdiparams")
 
 
+@pytest.mark.slow
 def test_eval_on_the_exported_model(exported, tmp_path):
     import json
 

@@ -65,7 +65,7 @@ def test_strict_overwrite_and_workers(words, tmp_path, capsys):
     assert main(args + ["--workers", "1"]) == 0
     single = _read_db(out)
     assert main(args) == 2  # refuses to write over a database
-    assert "--overwrite" in capsys.readouterr().out
+    assert "--overwrite" in capsys.readouterr().err
     assert main(args + ["--workers", "2", "--overwrite", "--strict"]) == 1  # skipped lines + --strict
     assert _read_db(out) == single
 

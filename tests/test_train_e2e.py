@@ -8,6 +8,8 @@ import pytest
 from helpers import data_overrides, make_toy_set
 from ppexp.cli import main
 
+pytestmark = pytest.mark.slow   # every test shares a module fixture that trains (~30 s idle)
+
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "rec", "tiny_words.yml")
 
 

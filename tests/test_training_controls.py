@@ -47,6 +47,7 @@ class _StopAt:
             trainer._interrupted = True
 
 
+@pytest.mark.slow
 def test_interrupted_and_resumed_equals_uninterrupted(toy, tmp_path):
     full = str(tmp_path / "full")
     Trainer(_config(toy, full)).fit()
@@ -69,6 +70,7 @@ def test_nan_loss_stops_with_step_and_batch(toy, tmp_path):
         trainer.fit()
 
 
+@pytest.mark.slow
 def test_nan_policy_skip_drops_steps_and_continues(toy, tmp_path):
     trainer = Trainer(_config(toy, str(tmp_path / "skip"), "Global.nan_policy=skip", "Global.epoch_num=1"))
     real_loss, calls = trainer.parts.loss, {"n": 0}
@@ -85,6 +87,7 @@ def test_nan_policy_skip_drops_steps_and_continues(toy, tmp_path):
     assert any(not np.array_equal(a, p.numpy()) for a, p in zip(before, trainer.model.parameters()))
 
 
+@pytest.mark.slow
 def test_early_stopping_fires_on_plateau_and_keeps_real_best(toy, tmp_path, monkeypatch):
     import ppexp.engine.trainer as trainer_mod
 
@@ -109,6 +112,7 @@ def test_early_stopping_fires_on_plateau_and_keeps_real_best(toy, tmp_path, monk
     np.testing.assert_array_equal(saved, snapshots[2])
 
 
+@pytest.mark.slow
 def test_ema_weights_are_evaluated_and_saved(toy, tmp_path):
     out = str(tmp_path / "ema")
     config = _config(toy, out, "Global.eval_batch_step=[0,6]", "Global.epoch_num=1",

@@ -50,6 +50,7 @@ def test_space_errors_name_line_and_key(tmp_path, text, expected):
     assert expected in str(err.value) and "space.yml" in str(err.value), str(err.value)
 
 
+@pytest.mark.slow
 def test_space_conditional_and_whole_values(tmp_path):
     """A conditional key is sampled only under its parent's value; a whole LR block is one category."""
     from ppexp.config import load_config, merge_overrides
@@ -112,6 +113,7 @@ def _trials(out, name="tiny_words"):
     return optuna.load_study(study_name=name, storage=default_storage(str(out))).get_trials()
 
 
+@pytest.mark.slow
 def test_tiny_study_prunes_and_fails_bad_trials(toy, tmp_path, capsys):
     """6 trials (eval loss, minimised): 3 sane ones first, then lr 100 (pruned by the median rule at its
     first eval) and lr 1e30 (non-finite loss: failed with its message); the study carries on."""
@@ -185,6 +187,7 @@ def _wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+@pytest.mark.slow
 def test_kill9_then_rerun_finishes_without_repeating(toy, tmp_path):
     """kill -9 of the tuner while a trial runs; the same command again marks that trial failed (its worker
     is dead), runs the rest, and the study ends with exactly --trials trials, numbers 0..N-1, none twice."""

@@ -76,6 +76,7 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_study(postgres_url, tmp_path):
     """Two `ppexp tune` processes on one PostgreSQL storage: every trial of the study ran in exactly one of
     them (the union of what they printed equals the study), the study holds exactly --trials trials."""

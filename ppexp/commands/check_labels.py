@@ -3,7 +3,6 @@
 Exit codes: 0 clean (warnings allowed unless --strict), 1 errors found, 2 usage error.
 """
 import argparse
-import sys
 
 HELP = ("validate labels (encode -> decode round trip, Unicode, lengths, CTC feasibility, images, dictionary; "
         "det: box JSON, points, areas, image bounds)")
@@ -72,16 +71,12 @@ def build_settings(args):
 
 
 def run_command(args):
-    from ppexp.experiments.labels import UsageError, run_check
+    from ppexp.experiments.labels import run_check
     from ppexp.experiments.labels.fixer import run_fix
     from ppexp.experiments.labels.report import to_text, verdict, write_json
 
-    try:
-        settings = build_settings(args)
-        result = run_check(settings)
-    except UsageError as err:
-        print(f"ppexp check-labels: error: {err}", file=sys.stderr)
-        return 2
+    settings = build_settings(args)
+    result = run_check(settings)
     if settings.fix:
         fix = run_fix(result, settings.fix)
     if settings.json:

@@ -1,7 +1,8 @@
 """Shared CLI plumbing: -c/-o arguments, config loading with friendly errors, runtime setup."""
 import logging
 import os
-import sys
+
+from ppexp.config_defaults import save_model_dir
 
 
 def add_config_args(parser, required=True):
@@ -15,14 +16,10 @@ def flat_overrides(opt_groups):
 
 
 def load_run_config(args):
-    """get_config() with warnings logged; ConfigError -> exit code 2 with the message."""
-    from ppexp.config import ConfigError, get_config
+    """get_config() with warnings logged (a ConfigError reaches the CLI: exit code 2 with the message)."""
+    from ppexp.config import get_config
 
-    try:
-        config, warnings = get_config(args.config, flat_overrides(args.opt))
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2)
+    config, warnings = get_config(args.config, flat_overrides(args.opt))
     for warning in warnings:
         logging.getLogger("ppexp").warning(warning)
     return config
@@ -34,7 +31,7 @@ def setup_run_logging(config, log_name="train.log"):
 
     from ppexp.engine.loggers import setup_logger
 
-    save_dir = (config.get("Global") or {}).get("save_model_dir") or "./output/rec/"
+    save_dir = save_model_dir(config)
     log_file = os.path.join(save_dir, log_name) if log_name else None
     return setup_logger(log_file, paddle.distributed.get_rank())
 

@@ -19,13 +19,9 @@ def add_parser(subparsers):
 
 def run(args):
     from ppexp.experiments.analysis.compare import compare_rows, format_compare
-    from ppexp.experiments.analysis.run_reader import RunError, read_runs
+    from ppexp.experiments.analysis.run_reader import read_runs
 
-    try:
-        runs = read_runs(args.runs)
-    except RunError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    runs = read_runs(args.runs)
     rows = compare_rows(runs, args.metric)
     metric = args.metric or (rows[0]["metric"] if rows else "EVAL/acc")
     print(format_compare(rows, args.format, metric))

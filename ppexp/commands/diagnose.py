@@ -1,6 +1,7 @@
 """``ppexp diagnose RUN [--json] [--set name=value ...]``: findings with evidence and suggestions."""
 import json
-import sys
+
+from ppexp.errors import UsageError
 
 
 def add_parser(subparsers):
@@ -23,7 +24,7 @@ def _thresholds(items):
     values = {}
     for item in items:
         if "=" not in item:
-            raise ValueError(f"--set {item}: expected NAME=VALUE")
+            raise UsageError(f"--set {item}: expected NAME=VALUE")
         key, value = item.split("=", 1)
         values[key.strip()] = value.strip()
     return Thresholds().override(**values)
@@ -33,28 +34,21 @@ def run(args):
     import dataclasses
 
     from ppexp.experiments.analysis.diagnose import RULES, diagnose, format_findings, rules_help
-    from ppexp.experiments.analysis.run_reader import RunError, read_run
+    from ppexp.experiments.analysis.run_reader import read_run
 
     try:
         th = _thresholds(args.set)
-    except (KeyError, ValueError) as err:
-        print(f"error: {err.args[0]}", file=sys.stderr)
-        return 2
+    except (KeyError, ValueError) as err:   # Thresholds.override names the key; shown without KeyError's quotes
+        raise UsageError(err.args[0]) from err
     if args.rules:
         print(rules_help(th))
         return 0
     if not args.run:
-        print("error: give a run directory (or --rules)", file=sys.stderr)
-        return 2
+        raise UsageError("give a run directory (or --rules)")
     unknown = [r for r in args.disable if r not in RULES]
     if unknown:
-        print(f"error: unknown rule(s) {unknown}; known: {', '.join(RULES)}", file=sys.stderr)
-        return 2
-    try:
-        run_ = read_run(args.run)
-    except RunError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise UsageError(f"unknown rule(s) {unknown}; known: {', '.join(RULES)}")
+    run_ = read_run(args.run)
     findings = diagnose(run_, th, disable=args.disable)
     if args.json:
         print(json.dumps({"run": run_.path, "findings": [f.as_dict() for f in findings],

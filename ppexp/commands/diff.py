@@ -1,6 +1,5 @@
 """``ppexp diff A.yml B.yml [--format md|text|json]``: changed hyper-parameters as ``key | A | B``."""
 import os
-import sys
 
 
 def add_parser(subparsers):
@@ -23,14 +22,9 @@ def _label(path):
 
 
 def run(args):
-    from ppexp.config import ConfigError
     from ppexp.experiments.analysis.config_diff import diff_configs, format_diff, load_for_diff
 
-    try:
-        a, b = load_for_diff(args.a), load_for_diff(args.b)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    a, b = load_for_diff(args.a), load_for_diff(args.b)
     rows = diff_configs(a, b, ignore=args.ignore)
     names = (_label(args.a), _label(args.b))
     if names[0] == names[1]:

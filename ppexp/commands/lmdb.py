@@ -22,18 +22,14 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from ppexp.experiments.data_tools.lmdb_build import BuildError, build_lmdb, format_summary
+    from ppexp.errors import UserError
+    from ppexp.experiments.data_tools.lmdb_build import build_lmdb, format_summary
 
     delimiter = DELIMITER_NAMES.get(args.delimiter.upper() if args.delimiter.isalpha() else args.delimiter,
                                     args.delimiter)
-    try:
-        result = build_lmdb(args.label_file, args.data_dir, args.out, delimiter=delimiter, workers=args.workers,
-                            overwrite=args.overwrite, progress=not args.no_progress)
-    except BuildError as err:
-        print(f"ppexp lmdb: error: {err}")
-        return 2
+    result = build_lmdb(args.label_file, args.data_dir, args.out, delimiter=delimiter, workers=args.workers,
+                        overwrite=args.overwrite, progress=not args.no_progress)
     print(format_summary(result))
     if result.written == 0:
-        print("ppexp lmdb: error: no sample was written")
-        return 1
+        raise UserError("no sample was written")
     return 1 if args.strict and sum(result.skipped.values()) else 0

@@ -1,6 +1,4 @@
 """``ppexp report RUN... --out report.md``: Markdown experiment report with curves and diagnosis."""
-import sys
-
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -17,13 +15,9 @@ def add_parser(subparsers):
 
 def run(args):
     from ppexp.experiments.analysis.report import write_report
-    from ppexp.experiments.analysis.run_reader import RunError, read_runs
+    from ppexp.experiments.analysis.run_reader import read_runs
 
-    try:
-        runs = read_runs(args.runs)
-    except RunError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    runs = read_runs(args.runs)
     files = write_report(runs, args.out, args.title, args.metric)
     print(f"report written to {files[0]} ({len(files) - 1} PNG file(s) next to it)")
     return 0

@@ -118,14 +118,10 @@ def _validate(config_path):
 
 
 def _restore(args):
-    from ppexp.experiments.reset import SafetyError, restore_archive
+    from ppexp.experiments.reset import restore_archive
 
     print(f"ppexp reset --restore {args.restore}{' (dry run)' if args.dry_run else ''}")
-    try:
-        conflicts = restore_archive(args.restore, dry_run=args.dry_run)
-    except SafetyError as err:
-        print(f"ppexp reset: error: {err}", file=sys.stderr)
-        return 1
+    conflicts = restore_archive(args.restore, dry_run=args.dry_run)
     if conflicts:
         print(f"{conflicts} entr{'y' if conflicts == 1 else 'ies'} not restored (see above); the archive keeps them")
         return 1
@@ -134,22 +130,16 @@ def _restore(args):
 
 
 def run(args):
-    from ppexp.config import ConfigError
-    from ppexp.experiments.reset import ResetOptions, SafetyError, build_plan, execute_plan
-    from ppexp.experiments.reset.canonical import ManifestError
+    from ppexp.errors import UsageError
+    from ppexp.experiments.reset import ResetOptions, build_plan, execute_plan
 
     if args.restore:
         return _restore(args)
     if not args.config:
-        print("ppexp reset: error: -c CONFIG is required (or --restore ARCHIVE)", file=sys.stderr)
-        return 2
+        raise UsageError("-c CONFIG is required (or --restore ARCHIVE)")
     opts = ResetOptions(dry_run=args.dry_run, purge=args.purge, keep_best=args.keep_best,
                         labels_from=args.labels_from, in_place=args.in_place)
-    try:
-        plan = build_plan(args.config, opts)
-    except (ConfigError, ManifestError) as err:
-        print(f"ppexp reset: error: {err}", file=sys.stderr)
-        return 2
+    plan = build_plan(args.config, opts)
     print_plan(plan)
     if plan.fatal:
         for reason in plan.fatal:
@@ -162,11 +152,7 @@ def run(args):
         if not _confirm(args):
             print("aborted: nothing changed")
             return 1
-        try:
-            archive = execute_plan(plan)
-        except SafetyError as err:
-            print(f"ppexp reset: stopped: {err}", file=sys.stderr)
-            return 1
+        archive = execute_plan(plan)   # a SafetyError stops it: "ppexp reset: error: ..." (exit 1)
         counts = {}
         for a in plan.actions:
             counts[a.kind] = counts.get(a.kind, 0) + 1

@@ -25,13 +25,14 @@ def gpu_requested(global_cfg):
 def run(args):
     import os
 
+    from ppexp.config_defaults import save_model_dir
     from ppexp.engine.run_lock import run_lock
 
     config = load_run_config(args)  # before paddle is imported: the CPU plan may re-exec or fork workers
     g = config["Global"]
     if os.environ.get("PADDLE_TRAINER_ID", "0") != "0":
         return _run(args, config, g)
-    with run_lock(g.get("save_model_dir") or "./output/rec/"):  # before train.log is opened
+    with run_lock(save_model_dir(config)):  # before train.log is opened
         return _run(args, config, g)
 
 

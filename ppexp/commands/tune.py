@@ -55,9 +55,6 @@ def run(args):
 
         argv = sys.argv[1:] if getattr(args, "process_entry", False) else None
         return run_tune(args, flat_overrides(args.opt), argv=argv)
-    except TuneError as err:
-        print(f"ppexp tune: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("ppexp tune: interrupted; the running trial is recorded failed. Run the same command again to "
               "continue the study.", file=sys.stderr)

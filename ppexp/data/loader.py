@@ -79,14 +79,11 @@ def effective_workers(requested):
     return min(n, cores)
 
 
-def local_batch_size(batch_size):
-    """Per-process batch. Under ppexp's own CPU workers batch_size_per_card is the global batch,
-    split over the workers (same curves and schedule whatever the core count); under
-    paddle.distributed.launch it is per card, as upstream."""
-    from ppexp.engine.cpu_setup import current_plan
-
-    plan = current_plan() or {}
-    world = int(plan.get("world_size", 1))
+def local_batch_size(batch_size, batch_split=1):
+    """Per-process batch. Under ppexp's own CPU workers (``batch_split`` of them, passed by the
+    trainer) batch_size_per_card is the global batch, split over the workers (same curves and
+    schedule whatever the core count); under paddle.distributed.launch it is per card, as upstream."""
+    world = int(batch_split or 1)
     if world > 1:
         if batch_size % world:
             raise ValueError(f"batch_size_per_card={batch_size} does not split over {world} CPU workers; "
@@ -95,21 +92,25 @@ def local_batch_size(batch_size):
     return batch_size
 
 
-def build_dataloader(config, mode, seed=None, dataset=None, charset=None):
+def build_dataloader(config, mode, seed=None, dataset=None, charset=None, rank=None, world_size=None,
+                     batch_split=1):
     """DataLoader for ``mode`` ('Train' or 'Eval'); returns (loader, dataset).
 
     Train batches are split across ranks; Eval is sharded without padding (each rank
-    evaluates its part and the metrics are summed), so every sample counts once."""
+    evaluates its part and the metrics are summed), so every sample counts once.
+    ``rank``/``world_size``: this process's place among the data-parallel processes (None: paddle's
+    current ones); ``batch_split``: how many CPU workers share one Train batch (see local_batch_size)."""
     dataset = dataset or build_dataset(config, mode, seed, charset)
     loader_cfg = config[mode].get("loader") or {}
     batch_size = int(loader_cfg.get("batch_size_per_card", 1))
     if mode == "Train":
-        batch_size = local_batch_size(batch_size)
+        batch_size = local_batch_size(batch_size, batch_split)
     drop_last = bool(loader_cfg.get("drop_last", mode == "Train"))
     shuffle = bool(loader_cfg.get("shuffle", mode == "Train"))
     sampler = ResumableBatchSampler(len(dataset), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed,
-                                    rank=paddle.distributed.get_rank(),
-                                    world_size=paddle.distributed.get_world_size(), pad=mode == "Train")
+                                    rank=paddle.distributed.get_rank() if rank is None else rank,
+                                    world_size=paddle.distributed.get_world_size() if world_size is None
+                                    else world_size, pad=mode == "Train")
     if len(sampler) == 0:
         raise ValueError(
             f"{mode}: {len(dataset)} samples with batch_size_per_card={batch_size} and drop_last={drop_last} "

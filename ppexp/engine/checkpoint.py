@@ -20,6 +20,7 @@ import paddle
 from paddle.optimizer.lr import LRScheduler
 
 from ppexp.engine.safe_pickle import CheckpointError, safe_load
+from ppexp.errors import UserError
 
 logger = logging.getLogger("ppexp")
 STRUCT_KEY = "StructuredToParameterName@@"
@@ -27,7 +28,7 @@ _COUNTER_SUFFIX = re.compile(r"_\d+$")
 TMP_PATTERN = re.compile(r"^.+\.(pdparams|pdopt|states)\.tmp\d+$")
 
 
-class CheckpointSaveError(RuntimeError):
+class CheckpointSaveError(UserError, RuntimeError):
     """A checkpoint could not be written (disk full, read-only directory); the message says what to do."""
 
 

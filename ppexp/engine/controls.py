@@ -4,10 +4,12 @@ import logging
 
 import paddle
 
+from ppexp.errors import UserError
+
 logger = logging.getLogger("ppexp")
 
 
-class NonFiniteLoss(FloatingPointError):
+class NonFiniteLoss(UserError, FloatingPointError):
     """The loss became NaN/inf; the message gives step, batch and what to try."""
 
 

@@ -14,21 +14,15 @@ import platform
 import subprocess
 import warnings
 
+from ppexp.config_defaults import dataset_files
 from ppexp.engine.cpu_setup import ENV_PLAN, THREAD_VARS, available_cores, iomp_library
-
-def _as_list(value):
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)]
-
 
 def dataset_paths(config):
     """(data_dirs, label_files) of Train and Eval as named in the config."""
     data_dirs, label_files = [], []
-    for split in ("Train", "Eval"):
-        ds = ((config.get(split) or {}).get("dataset")) or {}
-        data_dirs += [d for d in _as_list(ds.get("data_dir")) if d]
-        label_files += [f for f in _as_list(ds.get("label_file_list")) if f]
+    for sf in dataset_files(config):
+        data_dirs += [d for d in sf.data_dirs if d and isinstance(d, str)]
+        label_files += [f for f in sf.label_files if f and isinstance(f, str)]
     return data_dirs, label_files
 
 

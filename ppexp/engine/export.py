@@ -15,17 +15,19 @@ import os
 import paddle
 import yaml
 
+from ppexp.config_defaults import DEFAULT_IMAGE_SHAPE, resize_image_shape
+from ppexp.data.imaug.registry import class_declares
+
 logger = logging.getLogger("ppexp")
 
 # TextRecognition's default model name in PaddleOCR 3.7: `TextRecognition(model_dir=DIR)` then loads
 # the export with no model_name (a different name must also be passed to TextRecognition).
 DEFAULT_PADDLEX_MODEL_NAME = "PP-OCRv6_medium_rec"
 PADDLEX_PREPROCESS = ("DecodeImage", "RecResizeImg", "MultiLabelEncode", "KeepKeys")
-# Image steps PaddleX has no op for but that ppexp runs on an export (``ppexp predict/eval --model_dir``):
-# written under inference.yml's top-level ``ppexp_preprocess`` key, which PaddleX does not read.
-PPEXP_ONLY_PREPROCESS = ("TwoLineToOneLine",)
+# Image steps PaddleX has no op for but that ppexp runs on an export (``ppexp predict/eval --model_dir``;
+# transforms declaring ``ppexp_only_export``): written under inference.yml's top-level ``ppexp_preprocess``
+# key, which PaddleX does not read.
 PPEXP_PREPROCESS_KEY = "ppexp_preprocess"
-DEFAULT_IMAGE_SHAPE = [3, 32, 100]
 
 
 def _eval_transforms(config):
@@ -34,14 +36,11 @@ def _eval_transforms(config):
 
 def rec_image_shape(config):
     """[C, H, W] of the Eval RecResizeImg (default [3, 32, 100])."""
-    for item in _eval_transforms(config):
-        if isinstance(item, dict) and "RecResizeImg" in item:
-            return list((item["RecResizeImg"] or {}).get("image_shape", DEFAULT_IMAGE_SHAPE))
-    return list(DEFAULT_IMAGE_SHAPE)
+    return resize_image_shape(_eval_transforms(config), ops=("RecResizeImg",))
 
 
 def _is_label_op(name):
-    return name.endswith("LabelEncode")
+    return class_declares(name, "label_encoder")
 
 
 def _paddlex_op(name, params, where):
@@ -67,11 +66,11 @@ def _paddlex_op(name, params, where):
 
 
 def ppexp_only_ops(config):
-    """The Eval image steps only ppexp runs on an export (PPEXP_ONLY_PREPROCESS), in order."""
+    """The Eval image steps only ppexp runs on an export (``ppexp_only_export``), in order."""
     ops = []
     for item in _eval_transforms(config):
         (name, params), = item.items()
-        if name in PPEXP_ONLY_PREPROCESS:
+        if class_declares(name, "ppexp_only_export"):
             ops.append({name: dict(params or {})})
     return ops
 
@@ -81,7 +80,7 @@ def paddlex_transform_ops(config):
     ops, names = [], []
     for i, item in enumerate(_eval_transforms(config)):
         (name, params), = item.items()
-        if name in PPEXP_ONLY_PREPROCESS:
+        if class_declares(name, "ppexp_only_export"):
             continue
         op = _paddlex_op(name, params or {}, f"Eval.dataset.transforms[{i}]")
         if op is not None:

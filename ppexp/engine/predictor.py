@@ -5,7 +5,10 @@ import os
 import numpy as np
 import paddle
 
+from ppexp.config_defaults import save_model_dir
 from ppexp.data.imaug import create_operators, transform
+from ppexp.data.imaug.operators import KeepKeys
+from ppexp.data.imaug.registry import TRANSFORMS, class_declares
 from ppexp.engine.builder import build_components
 from ppexp.engine.checkpoint import load_params_into, normalize_prefix
 
@@ -18,7 +21,7 @@ def weights_path(global_cfg):
     for key in ("checkpoints", "pretrained_model"):
         if global_cfg.get(key):
             return normalize_prefix(global_cfg[key]) + ".pdparams"
-    best = os.path.join(global_cfg.get("save_model_dir") or "./output/rec/", "best_accuracy.pdparams")
+    best = os.path.join(save_model_dir({"Global": global_cfg}), "best_accuracy.pdparams")
     if os.path.exists(best):
         return best
     raise FileNotFoundError("no weights to load: set -o Global.checkpoints=<save_model_dir>/best_accuracy "
@@ -47,7 +50,8 @@ def infer_ops(config, charset):
     ops_cfg = []
     for item in config["Eval"]["dataset"]["transforms"]:
         name = next(iter(item))
-        if "Label" in name or name in ("KeepKeys", "RecConAug"):
+        keep_keys = name in TRANSFORMS and TRANSFORMS.get(name) is KeepKeys   # replaced by ours below
+        if keep_keys or class_declares(name, "train_only"):
             continue
         if name == "DecodeImage":
             item = {name: dict(item[name] or {}, img_mode=(item[name] or {}).get("img_mode", "BGR"))}

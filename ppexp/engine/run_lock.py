@@ -12,15 +12,17 @@ import json
 import os
 import socket
 
+from ppexp.errors import UserError
+
 LOCK_NAME = ".ppexp.lock"
 _HELD = {}  # real save_dir -> open lock file of this process
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(UserError, RuntimeError):
     """Another live process trains in this save_model_dir."""
 
 
-class RunDirError(RuntimeError):
+class RunDirError(UserError, RuntimeError):
     """save_model_dir cannot be created or written."""
 
 

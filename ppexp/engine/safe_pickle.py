@@ -17,6 +17,8 @@ from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 
 import numpy as np
 
+from ppexp.errors import UserError
+
 _ALLOWED = {
     ("collections", "OrderedDict"),
     ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"),
@@ -33,7 +35,7 @@ _BROKEN = (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError
            UnicodeDecodeError, MemoryError, RecursionError, struct.error)
 
 
-class CheckpointError(pickle.UnpicklingError):
+class CheckpointError(UserError, pickle.UnpicklingError):
     """A checkpoint file is unreadable or not plain data; the message names the file and the fix."""
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import paddle
 
 from ppexp.config import dump_config
+from ppexp.config_defaults import eval_batch_step, global_value, print_batch_step, save_model_dir
 from ppexp.data.datasets.accounting import REASONS
 from ppexp.data.loader import build_dataloader
 from ppexp.engine.builder import build_components, is_det
@@ -23,6 +24,7 @@ from ppexp.engine.checkpoint import EXTS as CKPT_EXTS
 from ppexp.engine.checkpoint import load_checkpoint, load_params_into, remove_stale_temps, save_checkpoint
 from ppexp.engine.controls import (AmpControl, EarlyStopping, NonFiniteGuard, NonFiniteLoss, eval_schedule,
                                    nonfinite_tensors)
+from ppexp.engine.cpu_setup import current_plan
 from ppexp.engine.ema import ModelEMA, swap_weights
 from ppexp.engine.evaluator import evaluate, log_skipped
 from ppexp.engine.loggers import VisualDLLogger
@@ -47,19 +49,21 @@ class Trainer:
         self.g = config["Global"]
         self.rank = paddle.distributed.get_rank()
         self.world_size = paddle.distributed.get_world_size()
-        self.save_dir = self.g.get("save_model_dir") or "./output/rec/"
-        seed = self.g.get("seed", 1024)
+        self.save_dir = save_model_dir(config)
+        seed = global_value(self.config, "seed")
         set_seed(seed)  # same init and data order for the same seed (upstream default 1024)
         self.parts = build_components(config)
         self.model = self.parts.model
-        self.train_loader, self.train_set = build_dataloader(config, "Train", seed, charset=self.parts.charset)
+        split = int((current_plan() or {}).get("world_size", 1))  # ppexp's CPU workers share the batch
+        data = dict(charset=self.parts.charset, rank=self.rank, world_size=self.world_size)
+        self.train_loader, self.train_set = build_dataloader(config, "Train", seed, batch_split=split, **data)
         self.eval_loader = None
         if config.get("Eval"):
-            self.eval_loader, self.eval_set = build_dataloader(config, "Eval", seed, charset=self.parts.charset)
-        self.epochs = int(self.g.get("epoch_num", 1))
-        self.eval_start, self.eval_interval = eval_schedule(self.g.get("eval_batch_step", [0, 2000]))
+            self.eval_loader, self.eval_set = build_dataloader(config, "Eval", seed, **data)
+        self.epochs = int(global_value(self.config, "epoch_num"))
+        self.eval_start, self.eval_interval = eval_schedule(eval_batch_step(config))
         self.steps_per_epoch = len(self.train_loader)
-        self.accumulate = max(1, int(self.g.get("accumulate_steps", 1) or 1))
+        self.accumulate = max(1, int(global_value(self.config, "accumulate_steps") or 1))
         # wrapped before the optimizer is built; the bare model is evaluated and saved (same keys)
         self.train_model = paddle.DataParallel(self.model) if self.world_size > 1 else self.model
         opt_steps = max(1, self.steps_per_epoch // self.accumulate)
@@ -71,7 +75,8 @@ class Trainer:
         self.nan_guard = NonFiniteGuard(self.g.get("nan_policy", "stop"), self.g.get("nan_max_consecutive", 20))
         ema_cfg = self.g.get("ema")
         self.ema = ModelEMA(self.model, **ema_cfg) if ema_cfg else None
-        self.vdl = VisualDLLogger(os.path.join(self.save_dir, "vdl"), bool(self.g.get("use_visualdl", True)) and self.rank == 0)
+        use_vdl = bool(global_value(config, "use_visualdl")) and self.rank == 0
+        self.vdl = VisualDLLogger(os.path.join(self.save_dir, "vdl"), use_vdl)
 
     # ------------------------------------------------------------------ setup
     def restore(self):
@@ -125,7 +130,7 @@ class Trainer:
         """Train for the configured epochs; returns the best metrics dict."""
         self.restore()
         self.announce()
-        stats = TrainingStats(self.g.get("log_smooth_window", 20))
+        stats = TrainingStats(global_value(self.config, "log_smooth_window"))
         self._interrupted = False
         try:
             self._fit_epochs(stats)
@@ -175,7 +180,7 @@ class Trainer:
             self.state["global_step"] += 1
             self.state["step_in_epoch"] = idx + 1
             step = self.state["global_step"]
-            if step % int(self.g.get("print_batch_step", 10)) == 0 or idx == self.steps_per_epoch - 1:
+            if step % print_batch_step(self.config) == 0 or idx == self.steps_per_epoch - 1:
                 self.log_train(epoch, stats, reader_cost, batch_cost, samples, steps)
                 reader_cost, batch_cost, samples, steps = 0.0, 0.0, 0, 0
             if self.should_eval(step) and self.run_eval(epoch):
@@ -207,7 +212,7 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update(self.model)
         record = {"loss": value, "lr": lr}
-        if self.g.get("cal_metric_during_train", False):
+        if global_value(self.config, "cal_metric_during_train"):
             labels = batch[1].numpy()
             record.update(self.parts.metric(self.parts.post_process(preds.detach(), labels), batch))
             self.parts.metric.reset()
@@ -271,7 +276,7 @@ class Trainer:
             logger.warning("steps skipped for a non-finite loss so far (Global.nan_policy: skip): %d",
                            self.nan_guard.skipped)
         self.save("latest", epoch)
-        save_step = int(self.g.get("save_epoch_step", 1) or 1)
+        save_step = int(global_value(self.config, "save_epoch_step") or 1)
         if epoch % save_step == 0:
             self.save(f"iter_epoch_{epoch}", epoch)
 
@@ -365,7 +370,7 @@ class _SignalGuard:
 
 def train(config, config_path=None, callbacks=(), eval_callbacks=()):
     """Entry point used by tools/train.py, ``ppexp train`` and ``ppexp tune``'s trials."""
-    save_dir = config["Global"].get("save_model_dir") or "./output/rec/"
+    save_dir = save_model_dir(config)
     if paddle.distributed.get_rank() != 0:
         return Trainer(config, callbacks, eval_callbacks).fit()
     with run_lock(save_dir):

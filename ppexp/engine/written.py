@@ -10,6 +10,8 @@ import hashlib
 import json
 import os
 
+from ppexp.config_defaults import save_model_dir
+
 RECORD = ".ppexp-written.json"
 
 
@@ -74,7 +76,7 @@ def written_by_ppexp(save_dir, path, record=None):
 def record_output(config, path):
     """Record ``path`` (a file or a folder an export/predict command wrote) when it lies in the
     config's save_model_dir."""
-    save_dir = os.path.realpath((config.get("Global") or {}).get("save_model_dir") or "./output/rec/")
+    save_dir = os.path.realpath(save_model_dir(config))
     real = os.path.realpath(path)
     if not real.startswith(save_dir + os.sep) or not os.path.isdir(save_dir):
         return

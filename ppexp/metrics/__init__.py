@@ -8,4 +8,4 @@ from ppexp.metrics.det_metric import DetMetric  # noqa: E402,F401
 
 
 def build_metric(config):
-    return METRICS.build(config)
+    return METRICS.build(config, where="Metric")

@@ -10,26 +10,7 @@ from paddle import nn
 # Importing the part packages registers their classes.
 from ppexp.modeling import backbones, heads, necks  # noqa: F401
 from ppexp.modeling.param_attrs import fresh_names
-from ppexp.modeling.registry import (HEADS, NECKS, TRANSFORMS, accepted_kwargs, backbone_registry,
-                                     model_types_with_backbone, reject_unknown_options)
-
-
-def build_part(registry, section, cfg):
-    """Build config section ``section`` (e.g. "Architecture.Backbone") with ``registry``.
-
-    Unknown names list the known ones; unknown options name the key, a close match
-    and the accepted options (nothing is dropped silently).
-    """
-    if not isinstance(cfg, dict) or "name" not in cfg:
-        raise ValueError(f"{section} needs a 'name' key, got {cfg!r}")
-    try:
-        cls = registry.get(cfg["name"])
-    except KeyError as err:
-        raise KeyError(f"{section}.name: {err.args[0]}") from None
-    accepted = accepted_kwargs(cls)
-    if accepted is not None:
-        reject_unknown_options(f"{section}: {cfg['name']}", [k for k in cfg if k != "name"], accepted)
-    return registry.build(cfg)
+from ppexp.modeling.registry import HEADS, NECKS, TRANSFORM_MODULES, backbone_registry, model_types_with_backbone
 
 
 def _set_in_channels(section, cfg, in_channels):
@@ -50,7 +31,7 @@ def _build_backbone(model_type, cfg):
         raise KeyError(f"Architecture.Backbone.name: '{name}' is a {'/'.join(others)} backbone but "
                        f"Architecture.model_type is '{model_type}'; {model_type} backbones: "
                        f"{', '.join(registry.names())}. Set model_type: {others[0]} or pick one of those")
-    return build_part(registry, "Architecture.Backbone", cfg)
+    return registry.build(cfg, where="Architecture.Backbone")
 
 
 def _check_head(model_type, cfg):
@@ -76,11 +57,11 @@ class BaseModel(nn.Layer):
         in_channels = self._image_channels(config)
         self.use_transform = config.get("Transform") is not None
         if self.use_transform:
-            if not TRANSFORMS.names():
+            if not TRANSFORM_MODULES.names():
                 raise ValueError("Architecture.Transform: ppexp implements no transform modules "
                                  "(TPS/STN); set 'Transform:' to null")
             config["Transform"]["in_channels"] = in_channels
-            self.transform = build_part(TRANSFORMS, "Architecture.Transform", config["Transform"])
+            self.transform = TRANSFORM_MODULES.build(config["Transform"], where="Architecture.Transform")
             in_channels = self.transform.out_channels
         self.use_backbone = config.get("Backbone") is not None
         if self.use_backbone:
@@ -90,13 +71,13 @@ class BaseModel(nn.Layer):
         self.use_neck = config.get("Neck") is not None
         if self.use_neck:
             _set_in_channels("Neck", config["Neck"], in_channels)
-            self.neck = build_part(NECKS, "Architecture.Neck", config["Neck"])
+            self.neck = NECKS.build(config["Neck"], where="Architecture.Neck")
             in_channels = self.neck.out_channels
         self.use_head = config.get("Head") is not None
         if self.use_head:
             _check_head(self.model_type, config["Head"])
             _set_in_channels("Head", config["Head"], in_channels)
-            self.head = build_part(HEADS, "Architecture.Head", config["Head"])
+            self.head = HEADS.build(config["Head"], where="Architecture.Head")
         self.return_all_feats = config.get("return_all_feats", False)
 
     @staticmethod

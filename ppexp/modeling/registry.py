@@ -1,7 +1,4 @@
-"""Registries of model parts, looked up by the config's ``name``, and the check of their options."""
-import difflib
-import inspect
-
+"""Registries of model parts, looked up by the config's ``name`` (options are checked by Registry.build)."""
 from ppexp.utils.registry import Registry
 
 BACKBONES = Registry("rec backbone")
@@ -12,7 +9,9 @@ DET_BACKBONES = Registry("det backbone")
 BACKBONES_BY_MODEL_TYPE = {"rec": BACKBONES, "det": DET_BACKBONES}
 NECKS = Registry("neck")
 HEADS = Registry("head")
-TRANSFORMS = Registry("transform module")
+# Architecture.Transform modules (upstream's TPS/STN; ppexp implements none). The data transforms
+# of Train/Eval are ppexp.data.imaug.registry.TRANSFORMS.
+TRANSFORM_MODULES = Registry("transform module")
 
 
 def backbone_registry(model_type):
@@ -26,20 +25,3 @@ def backbone_registry(model_type):
 def model_types_with_backbone(name):
     """Model types whose registry holds backbone ``name`` (for a hint when model_type is wrong)."""
     return sorted(t for t, reg in BACKBONES_BY_MODEL_TYPE.items() if name in reg)
-
-
-def accepted_kwargs(cls):
-    """Names accepted by ``cls.__init__``, or None when it takes ``**kwargs``."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return [p.name for p in params if p.name != "self"]
-
-
-def reject_unknown_options(where, keys, accepted):
-    """Raise ValueError naming the first key not in ``accepted``, a close match and the accepted options."""
-    for key in keys:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ValueError(f"{where} has no option '{key}'.{hint} Accepted: {', '.join(accepted)}")

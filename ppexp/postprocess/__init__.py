@@ -16,5 +16,5 @@ def build_post_process(config, global_config=None, charset=None):
     if charset is not None:
         cfg.pop("character_dict_path", None)
         cfg.pop("use_space_char", None)
-        return POSTPROCESS.build(cfg, charset=charset)
-    return POSTPROCESS.build(cfg)
+        return POSTPROCESS.build(cfg, where="PostProcess", charset=charset)
+    return POSTPROCESS.build(cfg, where="PostProcess")

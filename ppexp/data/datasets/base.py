@@ -6,6 +6,8 @@ from paddle.io import Dataset, get_worker_info
 
 from ppexp.data.datasets.accounting import DropCounter
 from ppexp.data.imaug import create_operators, transform
+from ppexp.data.imaug.registry import declares
+from ppexp.errors import UserError
 
 logger = logging.getLogger("ppexp")
 
@@ -15,7 +17,7 @@ MAX_REJECT_FRACTION = 0.5
 MIN_LOADS_FOR_FRACTION = 200
 
 
-class DatasetError(RuntimeError):
+class DatasetError(UserError, RuntimeError):
     """The dataset cannot produce samples; the message says why."""
 
 
@@ -50,8 +52,8 @@ class RecDatasetBase(Dataset):
         return self._rng
 
     def label_encoder(self):
-        """The CTCLabelEncode op of the pipeline (for pre-validation), if any."""
-        return next((op for op in self.ops if type(op).__name__ == "CTCLabelEncode"), None)
+        """The text label encoder of the pipeline (CTCLabelEncode; for pre-validation), if any."""
+        return next((op for op in self.ops if declares(op, "text_label_encoder")), None)
 
     def get_ext_data(self):
         """Extra decoded samples for ops such as RecConAug (first ext_op_transform_idx ops).

@@ -9,7 +9,8 @@ from ppexp.data.datasets.accounting import reason_key
 from ppexp.data.datasets.base import DatasetError, RecDatasetBase
 from ppexp.data.imaug.det_label_ops import det_label_problem
 from ppexp.data.imaug.label_ops import check_label
-from ppexp.data.label_lines import parse_image_field
+from ppexp.data.imaug.registry import declares
+from ppexp.data.label_lines import read_label_lines
 
 logger = logging.getLogger("ppexp")
 
@@ -36,7 +37,7 @@ class SimpleDataSet(RecDatasetBase):
         self.data_dir = ds.get("data_dir") or ""
         # det labels are JSON: everything after the first delimiter is the label (upstream keeps
         # only the second field, which breaks a JSON label containing the delimiter)
-        self.det = any(type(op).__name__ == "DetLabelEncode" for op in self.ops)
+        self.det = any(declares(op, "whole_line_label") for op in self.ops)
         files = _as_list(ds.get("label_file_list"), f"{mode}.dataset.label_file_list")
         if not files:
             raise DatasetError(f"{mode}.dataset.label_file_list is empty; list your label files there")
@@ -51,27 +52,11 @@ class SimpleDataSet(RecDatasetBase):
     def _read_label_file(self, path, ratio, seed):
         if not os.path.isfile(path):
             raise DatasetError(f"label file '{path}' does not exist (check {self.mode.capitalize()}.dataset.label_file_list)")
-        with open(path, "rb") as f:
-            raw = f.read()
-        if raw.startswith(b"\xef\xbb\xbf"):
+        parsed = read_label_lines(path, self.delimiter, whole_rest=self.det)
+        if parsed.bom:
             logger.warning("%s: starts with a UTF-8 BOM; it is ignored (run `ppexp check-labels`)", path)
-            raw = raw[3:]
-        lines, crlf, malformed, not_utf8 = [], 0, [], []
-        for lineno, line in enumerate(raw.split(b"\n"), 1):
-            if line.endswith(b"\r"):
-                crlf, line = crlf + 1, line[:-1]
-            if not line.strip():
-                continue
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError:
-                text = line.decode("utf-8", errors="replace")
-                not_utf8.append(lineno)
-            parts = text.split(self.delimiter, 1) if self.det else text.split(self.delimiter)
-            if len(parts) < 2:
-                malformed.append(lineno)
-                continue
-            lines.append((path, lineno, parse_image_field(parts[0]), parts[1]))
+        lines = [(path, ln.lineno, ln.image, ln.label) for ln in parsed.samples]
+        crlf, malformed, not_utf8 = parsed.crlf, parsed.malformed, parsed.not_utf8
         if not_utf8:
             logger.warning("%s: %d line(s) are not valid UTF-8 (first: line %s); their undecodable bytes become "
                            "U+FFFD in the label. Re-save the file as UTF-8 (`ppexp check-labels --fix`)",

@@ -59,6 +59,7 @@ class DetLabelEncode:
 
     '###' and '*' transcriptions are don't-care regions. An empty list or a malformed label rejects
     the sample with the reason (the dataset counts it); point order is kept as written (as upstream)."""
+    label_encoder = train_only = whole_line_label = True
 
     def __init__(self):
         pass

@@ -32,6 +32,7 @@ def limit_ratio(h, w, limit_side_len, limit_type):
 @TRANSFORMS.register()
 class DetResizeForTest:
     """See the module docstring."""
+    prepares_model_input = True
 
     def __init__(self, image_shape=None, keep_ratio=False, limit_side_len=None, limit_type=None,
                  resize_long=None):

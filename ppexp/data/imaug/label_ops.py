@@ -30,6 +30,7 @@ def check_label(text, charset, max_text_length):
 @TRANSFORMS.register()
 class CTCLabelEncode:
     """Encode ``data['label']`` into ``label`` (int64, zero-padded), ``length`` and ``label_ace``."""
+    label_encoder = train_only = text_label_encoder = True
 
     def __init__(self, max_text_length=25, character_dict_path=None, use_space_char=False, charset=None):
         self.max_text_len = int(max_text_length)

@@ -40,6 +40,7 @@ class DecodeImage:
 @TRANSFORMS.register()
 class KeepKeys:
     """Return ``[data[k] for k in keep_keys]`` (the loader's batch order)."""
+    prepares_model_input = True
 
     def __init__(self, keep_keys):
         self.keep_keys = list(keep_keys)
@@ -57,6 +58,7 @@ class KeepKeys:
 @TRANSFORMS.register()
 class NormalizeImage:
     """(img * scale - mean) / std, HWC float32 (upstream's NormalizeImage)."""
+    prepares_model_input = True
 
     def __init__(self, scale=None, mean=None, std=None, order="chw"):
         if isinstance(scale, str):
@@ -75,6 +77,7 @@ class NormalizeImage:
 @TRANSFORMS.register()
 class ToCHWImage:
     """HWC -> CHW."""
+    prepares_model_input = True
 
     def __init__(self):  # explicit: no options (so Global keys are not passed in)
         pass

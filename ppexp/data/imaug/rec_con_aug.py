@@ -51,6 +51,7 @@ def _usable(item):
 @TRANSFORMS.register()
 class RecConAug:
     """Concatenate ``data['ext_data']`` samples to the right of the sample (see module doc)."""
+    train_only = True
 
     def __init__(self, prob=0.5, image_shape=(32, 320, 3), max_text_length=25, ext_data_num=1):
         if isinstance(prob, bool) or not isinstance(prob, numbers.Real) or not 0 <= prob <= 1:

@@ -72,6 +72,7 @@ def resize_norm_img(img, image_shape, padding=True, interpolation=cv2.INTER_LINE
 class RecResizeImg:
     """Resize a text crop to ``image_shape`` [C, H, W] (upstream semantics); ``infer_mode``:
     the inference width rule (module docstring)."""
+    carries_input_shape = prepares_model_input = True
 
     def __init__(self, image_shape, infer_mode=False, eval_mode=False, padding=True, character_dict_path=None):
         if not isinstance(image_shape, (list, tuple)) or len(image_shape) != 3:

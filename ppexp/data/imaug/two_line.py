@@ -108,6 +108,8 @@ def join_lines(img, split):
 class TwoLineToOneLine:
     """Config: ``- TwoLineToOneLine: {max_aspect: 2.6, depth: 0.45, min_line: 0.1}`` (these defaults)."""
 
+    ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
+
     def __init__(self, max_aspect=2.6, depth=0.45, min_line=0.1):
         self.params = dict(max_aspect=float(max_aspect), depth=float(depth), min_line=float(min_line))
 

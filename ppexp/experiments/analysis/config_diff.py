@@ -5,7 +5,7 @@
   there is not a change: for registered parts (backbone, neck, head, optimizer,
   lr schedule, loss, post-process, metric, dataset, transforms) from the
   constructor signature of the class named on that side (only when both sides
-  name the same class), and from :data:`SECTION_DEFAULTS` for plain sections.
+  name the same class), and from :data:`ppexp.config_defaults.SECTION_DEFAULTS` for plain sections.
   A missing key with a known default is shown as ``value (default)``.
 - ``transforms`` lists are compared by transform name: a change of the sequence
   is one row holding the changed stretch (``RecAug`` -> ``RecAug +
@@ -24,30 +24,10 @@ import os
 import pkgutil
 import warnings
 
+from ppexp.config_defaults import SECTION_DEFAULTS
 from ppexp.experiments.analysis.tables import MISSING_TEXT, fmt_value, render
 
 MISSING = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
-
-# Defaults of plain sections (what the trainer / loaders use when a key is omitted).
-SECTION_DEFAULTS = {
-    ("Global",): {
-        "use_gpu": False, "epoch_num": 1, "log_smooth_window": 20, "print_batch_step": 10,
-        "save_epoch_step": 1, "eval_batch_step": [0, 2000], "cal_metric_during_train": False,
-        "use_visualdl": True, "seed": 1024, "use_amp": False, "amp_level": "O1", "amp_dtype": "float16",
-        "scale_loss": 1.0, "use_dynamic_loss_scaling": False, "accumulate_steps": 1,
-        "max_sample_retries": 20, "use_space_char": False, "max_text_length": 25,
-        "distributed": False, "infer_mode": False,
-    },
-    ("Architecture",): {"model_type": "rec"},
-    ("Train", "loader"): {"shuffle": True, "drop_last": True, "num_workers": 0, "use_shared_memory": True,
-                          "batch_size_per_card": 1},
-    ("Eval", "loader"): {"shuffle": False, "drop_last": False, "num_workers": 0, "use_shared_memory": True,
-                         "batch_size_per_card": 1},
-    ("Train", "dataset"): {"name": "SimpleDataSet", "delimiter": "\t", "ratio_list": 1.0, "ext_op_transform_idx": 2},
-    ("Eval", "dataset"): {"name": "SimpleDataSet", "delimiter": "\t", "ratio_list": 1.0, "ext_op_transform_idx": 2},
-    ("Optimizer", "lr"): {"name": "Const"},
-    ("Optimizer", "regularizer"): {"factor": 0.0},
-}
 
 # Registered parts: config path -> (package that registers them, module of the registry, registry name).
 COMPONENTS = {

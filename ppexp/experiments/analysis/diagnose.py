@@ -42,6 +42,7 @@ import math
 
 import numpy as np
 
+from ppexp.config_defaults import eval_batch_step
 from ppexp.experiments.analysis.summary import best_point
 from ppexp.experiments.analysis.tables import fmt_value
 
@@ -195,7 +196,7 @@ def rule_eval_never_ran(c):
     if c.ev is not None or (c.loss is None and c.train_acc is None):
         return None
     g = c.run.section("Global")
-    ebs = g.get("eval_batch_step", [0, 2000])
+    ebs = eval_batch_step({"Global": g})
     spe = c.summary.get("steps_per_epoch")
     evidence = {"last_step": c.last, "eval_batch_step": ebs, "has_eval_section": bool(c.run.section("Eval"))}
     if not c.run.section("Eval") and c.run.config:

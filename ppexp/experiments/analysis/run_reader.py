@@ -17,9 +17,10 @@ import numpy as np
 from ppexp.experiments.analysis.series import merge_segments
 from ppexp.experiments.analysis.train_log import log_facts, parse_train_log
 from ppexp.experiments.analysis.vdl_records import read_scalars
+from ppexp.errors import UsageError
 
 
-class RunError(ValueError):
+class RunError(UsageError):
     """The path is not a readable run directory."""
 
 

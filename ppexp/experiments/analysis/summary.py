@@ -3,6 +3,8 @@ import os
 
 import numpy as np
 
+from ppexp.config_defaults import split_files
+
 
 def best_point(series):
     """(index, step, value) of the best finite value; ties go to the latest, like upstream's ``>=``."""
@@ -45,11 +47,9 @@ def _optimizer_facts(config):
 
 def _label_lines(config, mode):
     """Samples in the label files of Train/Eval, when they are readable text files here."""
-    dataset = ((config or {}).get(mode) or {}).get("dataset") or {}
-    files = dataset.get("label_file_list")
-    if isinstance(files, str):
-        files = [files]
-    if not files or dataset.get("name") == "LMDBDataSet":
+    sf = split_files(config, mode)
+    files = sf.label_files if sf else None
+    if not files or sf.is_lmdb:
         return None
     total = 0
     for path in files:

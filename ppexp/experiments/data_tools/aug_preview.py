@@ -15,13 +15,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ppexp.data.imaug.operators import DecodeImage, KeepKeys, NormalizeImage
+from ppexp.data.imaug.registry import declares
+
 FONT_CANDIDATES = [
     "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
     "/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf",
     "/usr/share/fonts/nanum/NanumGothic.ttf",
     "/usr/share/fonts/truetype/nanum/NanumGothicCoding.ttf",
 ]
-STOP_OPS = ("KeepKeys", "NormalizeImage", "ToCHWImage")  # plus every op whose name contains "Resize"
 PAD, TEXT_H, BG = 6, 22, (255, 255, 255)
 
 
@@ -34,16 +36,16 @@ class Tile:
 
 
 def _is_stop(op):
-    name = type(op).__name__
-    return name in STOP_OPS or "Resize" in name
+    """The augmented image is shown before the first op that makes the model input of it."""
+    return declares(op, "prepares_model_input")
 
 
 def _is_label_op(op):
-    return type(op).__name__.endswith("LabelEncode")
+    return declares(op, "label_encoder")
 
 
 def _rgb_input(ops):
-    decode = next((op for op in ops if type(op).__name__ == "DecodeImage"), None)
+    decode = next((op for op in ops if isinstance(op, DecodeImage)), None)
     return decode is not None and getattr(decode, "img_mode", "BGR") == "RGB"
 
 
@@ -54,10 +56,10 @@ def to_display(img, ops, rgb=False):
         a = a.transpose(1, 2, 0)
     if a.dtype != np.uint8:
         a = a.astype(np.float32)
-        norm = next((op for op in ops if type(op).__name__ == "NormalizeImage"), None)
+        norm = next((op for op in ops if isinstance(op, NormalizeImage)), None)
         if norm is not None:
             a = (a * norm.std.reshape(-1) + norm.mean.reshape(-1)) / norm.scale
-        elif any("Resize" in type(op).__name__ for op in ops):  # RecResizeImg: x * 2/255 - 1
+        elif any(declares(op, "carries_input_shape") for op in ops):  # RecResizeImg: x * 2/255 - 1
             a = (a + 1.0) * 127.5
         elif a.max() <= 1.0:
             a = a * 255.0
@@ -77,7 +79,7 @@ def run_pipeline(data, ops):
     """(augmented image, label text, final image) or (None, reason, None) when an op rejects the sample."""
     augmented, label, rgb = None, None, _rgb_input(ops)
     for i, op in enumerate(ops):
-        if type(op).__name__ == "KeepKeys":
+        if isinstance(op, KeepKeys):
             break
         if augmented is None and _is_stop(op):
             augmented = to_display(data["image"], ops[:i], rgb)
@@ -193,7 +195,7 @@ def ops_summary(ops):
     names = [type(op).__name__ for op in ops]
     cut = next((i for i, op in enumerate(ops) if _is_stop(op)), len(ops))
     shown = [n for n, op in zip(names[:cut], ops[:cut]) if not _is_label_op(op)]
-    rest = [n for n, op in zip(names[cut:], ops[cut:]) if n != "KeepKeys" and not _is_label_op(op)]
+    rest = [n for n, op in zip(names[cut:], ops[cut:]) if not isinstance(op, KeepKeys) and not _is_label_op(op)]
     return " > ".join(shown), " > ".join(rest)
 
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ppexp.data.label_lines import read_label_lines
 from ppexp.data.lmdb_writer import write_lmdb
-from ppexp.data.label_lines import parse_image_field
+from ppexp.errors import UsageError
 
 REASONS = ("missing image", "unreadable file", "undecodable image", "malformed line", "empty label")
 MAX_EXAMPLES = 5
 
 
-class BuildError(ValueError):
+class BuildError(UsageError):
     """Bad input to the builder (missing label file, existing database, ...)."""
 
 
@@ -59,24 +60,14 @@ def read_label_file(path, delimiter="\t"):
     """Every non-blank line of ``path`` as a Line (problem set for malformed / empty-label lines)."""
     if not os.path.isfile(path):
         raise BuildError(f"label file '{path}' does not exist")
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     out = []
-    for lineno, data in enumerate(raw.split(b"\n"), 1):
-        if data.endswith(b"\r"):
-            data = data[:-1]
-        if not data.strip():
-            continue
-        text = data.decode("utf-8", errors="replace")
-        parts = text.split(delimiter)
-        if len(parts) < 2:
-            out.append(Line(path, lineno, problem="malformed line", detail=f"no {delimiter!r} delimiter"))
-        elif not parts[1]:
-            out.append(Line(path, lineno, parse_image_field(parts[0]), problem="empty label", detail="empty label"))
+    for ln in read_label_lines(path, delimiter).lines:
+        if ln.malformed:
+            out.append(Line(path, ln.lineno, problem="malformed line", detail=f"no {delimiter!r} delimiter"))
+        elif not ln.label:
+            out.append(Line(path, ln.lineno, ln.image, problem="empty label", detail="empty label"))
         else:
-            out.append(Line(path, lineno, parse_image_field(parts[0]), parts[1]))
+            out.append(Line(path, ln.lineno, ln.image, ln.label))
     return out
 
 

@@ -17,7 +17,8 @@ from ppexp.experiments.labels.checker import check_parsed
 from ppexp.experiments.labels.findings import ERROR, Report
 from ppexp.experiments.labels.image_checks import check_images
 from ppexp.experiments.labels.label_checks import FULLWIDTH_ALNUM, _in
-from ppexp.experiments.labels.reader import _guess_legacy, decode_lines, read_label_file, suggest_split
+from ppexp.data.label_lines import decode_lines, suggest_split
+from ppexp.experiments.labels.reader import _guess_legacy, read_label_file
 
 
 def clean_label(label, charset):

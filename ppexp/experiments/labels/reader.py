@@ -8,14 +8,13 @@ missing delimiter, extra columns, whitespace around the path).
 """
 import codecs
 import os
-import re
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jp2", ".pbm", ".pgm", ".ppm")
-_WS_RUN = re.compile(r"\s+")
+from ppexp.data.label_lines import decode_lines, suggest_split
+
 # every code point for which str.isspace() is true
 WHITESPACE = np.array([0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
                        *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000], dtype=np.uint32)
@@ -74,42 +73,6 @@ def image_refs(data_dir, paths, plain=False):
     if plain:
         return [prefix + p for p in paths] if prefix else list(paths)
     return [os.path.normpath(os.path.join(prefix, p)) for p in paths]
-
-
-def decode_lines(raw):
-    """Bytes -> (lines, undecodable) with upstream's line split; undecodable: lineno -> bytes."""
-    try:
-        lines = raw.decode("utf-8").split("\n")
-        bad = {}
-    except UnicodeDecodeError:
-        lines, bad = [], {}
-        for i, chunk in enumerate(raw.split(b"\n"), 1):
-            try:
-                lines.append(chunk.decode("utf-8"))
-            except UnicodeDecodeError:
-                lines.append(None)
-                bad[i] = chunk
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines, bad
-
-
-def suggest_split(line, delimiter):
-    """(path, label) when a line without the delimiter splits unambiguously at whitespace, else None.
-
-    Unambiguous: exactly one whitespace run follows an image file name, or the
-    line has exactly one whitespace run.
-    """
-    text = line.strip()
-    runs = list(_WS_RUN.finditer(text))
-    if not runs:
-        return None
-    cands = [m for m in runs if text[:m.start()].lower().endswith(IMAGE_EXTS)]
-    if len(cands) != 1:
-        cands = runs if len(runs) == 1 else []
-    if len(cands) != 1 or not text[cands[0].end():]:
-        return None
-    return text[:cands[0].start()], text[cands[0].end():]
 
 
 def _guess_legacy(chunk):

@@ -3,20 +3,16 @@ import os
 from dataclasses import dataclass, field
 
 from ppexp.config import ConfigError, get_config
+from ppexp.config_defaults import DEFAULT_IMAGE_SHAPE, resize_image_shape, split_files
+from ppexp.errors import UsageError
 from ppexp.utils.character import CharacterDict
 
-DEFAULT_IMAGE_SHAPE = (3, 32, 100)
-RESIZE_OPS = ("RecResizeImg", "SVTRRecResizeImg", "RobustScannerRecResizeImg", "SRNRecResizeImg")
 LIST_DATASETS = ("SimpleDataSet", "MultiScaleDataSet")
 LMDB_DATASETS = ("LMDBDataSet",)
 # Width reduction of the recognition backbones: CTC time steps T = image width // stride.
 BACKBONE_STRIDES = {"MobileNetV3": 4, "ResNet": 4, "ResNetVd": 4, "ResNet_vd": 4, "SVTRNet": 4,
                     "MobileNetV1Enhance": 8, "PPLCNetV3": 8}
 DEFAULT_STRIDE = 4
-
-
-class UsageError(ValueError):
-    """Bad arguments or missing inputs (exit code 2)."""
 
 
 @dataclass
@@ -91,26 +87,13 @@ def parse_image_shape(text):
     return shape
 
 
-def _image_shape_from_transforms(transforms, default):
-    for op in transforms or []:
-        if isinstance(op, dict) and len(op) == 1:
-            name, params = next(iter(op.items()))
-            if name in RESIZE_OPS and isinstance(params, dict) and params.get("image_shape"):
-                shape = params["image_shape"]
-                if isinstance(shape, (list, tuple)) and len(shape) == 3:
-                    return tuple(int(v) for v in shape)
-    return default
-
-
 def _sources_from_split(config, split, path):
-    section = config.get(split) or {}
-    dataset = section.get("dataset") or {}
-    if not dataset:
+    sf = split_files(config, split)
+    if sf is None:
         return []
-    name = dataset.get("name", "SimpleDataSet")
-    shape = _image_shape_from_transforms(dataset.get("transforms"), DEFAULT_IMAGE_SHAPE)
-    data_dir = dataset.get("data_dir") or ""
-    if name in LMDB_DATASETS:
+    name, data_dir = sf.name, sf.data_dir
+    shape = tuple(resize_image_shape(sf.dataset.get("transforms")))
+    if sf.is_lmdb:
         dirs = data_dir if isinstance(data_dir, list) else [data_dir]
         return [LabelSource(split, d, d, kind="lmdb", image_shape=shape) for d in dirs]
     if name not in LIST_DATASETS:
@@ -118,12 +101,9 @@ def _sources_from_split(config, split, path):
                          f"(supported: {', '.join(LIST_DATASETS + LMDB_DATASETS)})")
     if isinstance(data_dir, list):
         raise UsageError(f"{path}: {split}.dataset.data_dir must be one directory for {name}")
-    files = dataset.get("label_file_list") or []
-    files = [files] if isinstance(files, str) else list(files)
-    if not files:
+    if not sf.label_files:
         raise UsageError(f"{path}: {split}.dataset.label_file_list is empty")
-    delimiter = dataset.get("delimiter", "\t")
-    return [LabelSource(split, f, data_dir, delimiter, image_shape=shape) for f in files]
+    return [LabelSource(split, f, data_dir, sf.delimiter, image_shape=shape) for f in sf.label_files]
 
 
 def _has_op(config, split, name):

@@ -1,6 +1,6 @@
 """Label files in canonical form: UTF-8 without BOM, NFC labels, LF, tab delimiter, stripped fields.
 
-Reuses the label checker's reading (``reader.decode_lines``, ``reader.suggest_split``)
+Reads lines with ppexp.data.label_lines (``decode_lines``, ``suggest_split``)
 and cleaning (``fixer.clean_label``, ``fixer.legacy_codec``). Unlike ``check-labels
 --fix`` this is lossless: only blank lines go; a line that cannot be put in canonical
 form unambiguously (no delimiter and no clear split, extra non-empty columns, bytes
@@ -20,7 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ppexp.experiments.labels.fixer import legacy_codec, clean_label
-from ppexp.experiments.labels.reader import decode_lines, suggest_split
+from ppexp.data.label_lines import decode_lines, suggest_split
+from ppexp.errors import UsageError
 
 CANONICAL_DELIMITER = "\t"
 
@@ -116,7 +117,7 @@ def canonical_file(path, delimiter, charset):
 
 
 # ---------------------------------------------------------------- --labels-from
-class ManifestError(ValueError):
+class ManifestError(UsageError):
     """The manifest cannot be read or does not match the config's label files."""
 
 

@@ -13,19 +13,13 @@ import platform
 import shutil
 import sys
 import warnings
-from dataclasses import dataclass
 
-OK, WARNING, ERROR = "ok", "warning", "error"
+from ppexp.config_defaults import save_model_dir
+from ppexp.experiments.reset.checks import ERROR, OK, WARNING, Check, exit_code, format_checks  # noqa: F401
+from ppexp.experiments.reset.doctor_config import check_env_json, config_checks, load_for_doctor
+
 PADDLE_PIN = "paddlepaddle==3.3.1"
 GIB = 1 << 30
-
-
-@dataclass
-class Check:
-    name: str
-    status: str
-    message: str
-    fix: str = ""
 
 
 def check_python():
@@ -139,8 +133,7 @@ def check_fonts():
 
 
 def check_disk(config=None):
-    g = (config or {}).get("Global") or {}
-    path = os.path.abspath(g.get("save_model_dir") or "./output/rec/")
+    path = os.path.abspath(save_model_dir(config))
     probe = path
     while not os.path.exists(probe) and os.path.dirname(probe) != probe:
         probe = os.path.dirname(probe)
@@ -162,8 +155,6 @@ def environment_checks(config=None):
 
 def run_doctor(config_path=None, overrides=None, env_path=None):
     """All checks; with ``config_path`` the config checks too. Returns [Check]."""
-    from ppexp.experiments.reset.doctor_config import config_checks, load_for_doctor
-
     config, checks = None, []
     if config_path:
         config, checks = load_for_doctor(config_path, overrides)
@@ -171,22 +162,5 @@ def run_doctor(config_path=None, overrides=None, env_path=None):
     if config is not None:
         out += config_checks(config, env_path)
     elif env_path:
-        from ppexp.experiments.reset.doctor_config import check_env_json
         out.append(check_env_json(None, env_path))
     return out
-
-
-def exit_code(checks):
-    return 1 if any(c.status == ERROR for c in checks) else 0
-
-
-def format_checks(checks):
-    lines = []
-    for c in checks:
-        lines.append(f"  {c.status:8s} {c.name:14s} {c.message}")
-        if c.fix and c.status != OK:
-            lines.append(f"  {'':8s} {'':14s} fix: {c.fix}")
-    n_err = sum(c.status == ERROR for c in checks)
-    n_warn = sum(c.status == WARNING for c in checks)
-    lines.append(f"{len(checks)} checks: {n_err} error(s), {n_warn} warning(s)")
-    return "\n".join(lines)

@@ -3,7 +3,9 @@ import math
 import os
 
 from ppexp.config import ConfigError, get_config
-from ppexp.experiments.reset.doctor import ERROR, OK, WARNING, Check
+from ppexp.config_defaults import dataset_files, eval_batch_step, global_value, save_model_dir
+from ppexp.data.label_lines import image_path_of, read_label_lines
+from ppexp.experiments.reset.checks import ERROR, OK, WARNING, Check
 from ppexp.engine.env_info import ENV_FILE, collect_env, compare_env, read_env_json
 from ppexp.experiments.reset.safety import inside, real_parent
 
@@ -43,68 +45,46 @@ def check_dictionary(config):
     return Check("dictionary", OK, f"{path}: {len(cs.characters)} characters")
 
 
-def _split_line(line, delimiter):
-    from ppexp.experiments.labels.reader import suggest_split
-
-    parts = line.split(delimiter)
-    return parts[0].strip() if len(parts) > 1 else (suggest_split(line, delimiter) or ("",))[0]
-
-
 def _label_file_state(path, delimiter, data_dir):
     """(non-blank lines, format problems, missing images among the first SAMPLE_IMAGES)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    problems = []
-    if raw.startswith(b"\xef\xbb\xbf"):
-        problems.append("BOM")
-    if b"\r\n" in raw:
-        problems.append("CRLF")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        problems.append("not UTF-8")
-        text = raw.decode("utf-8-sig", errors="replace")
-    lines = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
-    if any(delimiter not in ln for ln in lines[:200]):
+    parsed = read_label_lines(path, delimiter)
+    problems = [name for name, found in (("BOM", parsed.bom), ("CRLF", parsed.crlf), ("not UTF-8", parsed.not_utf8))
+                if found]
+    if any(ln.malformed for ln in parsed.lines[:200]):
         problems.append(f"lines without the {'TAB' if delimiter == chr(9) else repr(delimiter)} delimiter")
     missing = 0
-    for ln in lines[:SAMPLE_IMAGES]:
-        img = _split_line(ln, delimiter)
+    for ln in parsed.lines[:SAMPLE_IMAGES]:
+        img = image_path_of(ln.text, delimiter)
         if img and not os.path.exists(os.path.join(data_dir or "", img)):
             missing += 1
-    return len(lines), problems, missing
+    return len(parsed.lines), problems, missing
 
 
 def check_datasets(config):
     """([Check], number of training lines or None)."""
     checks, n_train = [], None
-    for split in ("Train", "Eval"):
-        ds = ((config.get(split) or {}).get("dataset")) or {}
-        if not ds:
-            continue
-        data_dir = ds.get("data_dir") or ""
-        dirs = data_dir if isinstance(data_dir, list) else [data_dir]
-        for d in [d for d in dirs if d and not os.path.isdir(d)]:
+    for sf in dataset_files(config):
+        split, files = sf.split, sf.label_files
+        data_dir = (sf.data_dirs or [""])[0]
+        for d in [d for d in sf.data_dirs if d and not os.path.isdir(d)]:
             checks.append(Check(f"{split} data", ERROR, f"{split}.dataset.data_dir '{d}' does not exist",
                                 f"fix {split}.dataset.data_dir"))
-        if ds.get("name") == "LMDBDataSet":
+        if sf.is_lmdb:
             continue
-        files = ds.get("label_file_list") or []
-        files = [files] if isinstance(files, str) else files
         total = 0
         for f in files:
             if not os.path.isfile(f):
                 checks.append(Check(f"{split} labels", ERROR, f"label file '{f}' does not exist",
                                     f"fix {split}.dataset.label_file_list"))
                 continue
-            n, problems, missing = _label_file_state(f, ds.get("delimiter", "\t"), dirs[0])
+            n, problems, missing = _label_file_state(f, sf.delimiter, data_dir)
             total += n
             if problems:
                 checks.append(Check(f"{split} labels", WARNING, f"{f}: {', '.join(problems)}",
                                     "`ppexp reset -c CONFIG` rewrites it in canonical form (or `ppexp check-labels --fix`)"))
             if missing:
                 checks.append(Check(f"{split} images", ERROR, f"{f}: {missing} of the first {min(n, SAMPLE_IMAGES)} "
-                                    f"image paths do not exist under '{dirs[0]}'",
+                                    f"image paths do not exist under '{data_dir}'",
                                     f"check {split}.dataset.data_dir (paths in the label file are relative to it)"))
         if files and not any(c.status == ERROR for c in checks if c.name.startswith(split)):
             checks.append(Check(f"{split} data", OK, f"{len(files)} label file(s), {total:,} lines"))
@@ -116,20 +96,21 @@ def check_datasets(config):
 def check_eval_schedule(config, n_train):
     from ppexp.engine.controls import eval_schedule
 
-    g, loader = config.get("Global") or {}, ((config.get("Train") or {}).get("loader")) or {}
+    loader = ((config.get("Train") or {}).get("loader")) or {}
     if not config.get("Eval") or not n_train:
         return Check("eval schedule", OK, "no Eval section or no training lines: nothing to schedule")
     bs = int(loader.get("batch_size_per_card", 1) or 1)
     per_epoch = n_train // bs if loader.get("drop_last", True) else math.ceil(n_train / bs)
-    total = int(g.get("epoch_num", 1)) * per_epoch
+    epochs = int(global_value(config, "epoch_num"))
+    total = epochs * per_epoch
     try:
-        start, interval = eval_schedule(g.get("eval_batch_step", [0, 2000]))
+        start, interval = eval_schedule(eval_batch_step(config))
     except ValueError as err:
         return Check("eval schedule", ERROR, str(err), "set Global.eval_batch_step: [0, N]")
     first = start + interval
     if first > total:
         return Check("eval schedule", ERROR, f"evaluation never runs: first at step {first}, but training has "
-                     f"{total} steps ({g.get('epoch_num', 1)} epochs x {per_epoch} = {n_train:,} lines / batch {bs})",
+                     f"{total} steps ({epochs} epochs x {per_epoch} = {n_train:,} lines / batch {bs})",
                      f"-o Global.eval_batch_step=[0,{max(1, per_epoch)}] (once per epoch)")
     n_eval = (total - start) // interval
     return Check("eval schedule", OK, f"{n_eval} evaluation(s) over {total} steps (every {interval} after step {start})")
@@ -147,7 +128,7 @@ def _stale_reasons(prefix, config, save_dir):
     if os.path.exists(prefix + ".states"):
         try:
             states = safe_load(prefix + ".states")
-            if int(states.get("epoch", 0)) >= int(g.get("epoch_num", 1)):
+            if int(states.get("epoch", 0)) >= int(global_value(config, "epoch_num")):
                 reasons.append(f"it is at epoch {states.get('epoch')} >= epoch_num {g.get('epoch_num')}: "
                                "training would stop at once")
         except Exception as err:  # noqa: BLE001
@@ -187,7 +168,7 @@ def check_checkpoints(config):
     if not os.path.exists(prefix + ".pdparams"):
         return Check("checkpoints", ERROR, f"Global.checkpoints: '{prefix}.pdparams' does not exist",
                      "set Global.checkpoints to null to start fresh, or to an existing prefix such as .../latest")
-    save_dir = os.path.realpath(g.get("save_model_dir") or "./output/rec/")
+    save_dir = os.path.realpath(save_model_dir(config))
     reasons = _stale_reasons(prefix, config, save_dir)
     if reasons:
         return Check("checkpoints", WARNING, f"Global.checkpoints {ckpt} resumes a stale run: " + "; ".join(reasons),
@@ -205,7 +186,7 @@ def check_pretrained(config):
     if not os.path.isfile(path):
         return Check("pretrained", ERROR, f"Global.pretrained_model: '{path}' does not exist",
                      "fix the path or set Global.pretrained_model to null")
-    if inside(real_parent(path), os.path.realpath(g.get("save_model_dir") or "./output/rec/")):
+    if inside(real_parent(path), os.path.realpath(save_model_dir(config))):
         return Check("pretrained", WARNING, f"{path} lies in this run's own output dir: a new run overwrites it",
                      "copy it out of save_model_dir first")
     return Check("pretrained", OK, path)
@@ -213,8 +194,7 @@ def check_pretrained(config):
 
 def check_env_json(config, env_path=None):
     if env_path is None:
-        g = (config or {}).get("Global") or {}
-        env_path = os.path.join(g.get("save_model_dir") or "./output/rec/", ENV_FILE)
+        env_path = os.path.join(save_model_dir(config), ENV_FILE)
         if not os.path.isfile(env_path):
             return Check("env.json", OK, f"no {env_path} yet (written when training starts)")
     try:

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 from ppexp.config import get_config, load_config, parse_yaml, validate_config
+from ppexp.config_defaults import dataset_files, dict_path
 from ppexp.experiments.reset import canonical
 from ppexp.experiments.reset.config_edit import edited_config_text, reset_copy_path
 from ppexp.engine.env_info import ENV_FILE, collect_env, env_json_bytes, read_env_json, same_env
@@ -128,18 +129,12 @@ def _plan_caches(plan):
 # ---------------------------------------------------------------- labels
 def _label_sources(config):
     """[(split, file, delimiter)] in config order."""
-    out = []
-    for split in ("Train", "Eval"):
-        ds = ((config.get(split) or {}).get("dataset")) or {}
-        files = ds.get("label_file_list") or []
-        for f in [files] if isinstance(files, str) else files:
-            out.append((split, f, ds.get("delimiter", "\t")))
-    return out
+    return [(sf.split, f, sf.delimiter) for sf in dataset_files(config) for f in sf.label_files]
 
 
 def _charset(plan, glob):
     try:
-        return CharacterDict(glob.get("character_dict_path") or None, bool(glob.get("use_space_char", False)))
+        return CharacterDict(dict_path({"Global": glob}), bool(glob.get("use_space_char", False)))
     except (FileNotFoundError, ValueError) as err:
         plan.warnings.append(f"dictionary unreadable ({err}); labels are normalised without it")
         return CharacterDict(None)

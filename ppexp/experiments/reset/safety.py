@@ -15,8 +15,10 @@ Rules (checked when the plan is made and again right before each action):
 """
 import os
 
-from ppexp.experiments.labels.reader import IMAGE_EXTS
+from ppexp.config_defaults import save_model_dir
+from ppexp.data.label_lines import IMAGE_EXTS
 from ppexp.engine.env_info import dataset_paths  # noqa: F401  (re-exported)
+from ppexp.errors import UserError
 
 ARCHIVE_DIRNAME = "_archive"
 # System trees: nothing in or under them is ever a run's output folder or a label file to rewrite.
@@ -33,7 +35,7 @@ def system_path(real):
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"II*\x00", b"MM\x00*", b"\x00\x00\x00\x0cjP")
 
 
-class SafetyError(RuntimeError):
+class SafetyError(UserError, RuntimeError):
     """An action would touch a path reset must never touch."""
 
 
@@ -67,8 +69,7 @@ class Guard:
     """Path rules for one config. All stored paths are absolute and symlink-resolved."""
 
     def __init__(self, config, config_path, extra_writable=()):
-        g = config.get("Global") or {}
-        self.save_dir_given = os.path.abspath(g.get("save_model_dir") or "./output/rec/")
+        self.save_dir_given = os.path.abspath(save_model_dir(config))
         self.save_dir = os.path.realpath(self.save_dir_given)
         self.run_name = os.path.basename(self.save_dir.rstrip(os.sep)) or "run"
         self.archive_root = os.path.join(os.path.dirname(self.save_dir), ARCHIVE_DIRNAME)

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ppexp.errors import UsageError
+
 INSTALL_HINT = ("sudo apt-get install fonts-nanum fonts-nanum-extra fonts-unfonts-core fonts-baekmuk "
                 "fonts-noto-cjk fonts-lexi-gulim   (Debian/Ubuntu; only fonts-nanum is required)")
 FONT_ENV = "PPEXP_PLATE_FONTS"
@@ -43,8 +45,8 @@ GLYPH_SIZE = 96
 CACHE = True
 
 
-class FontNotFoundError(FileNotFoundError):
-    """No usable Korean (Nanum) font on this machine."""
+class FontNotFoundError(UsageError, FileNotFoundError):
+    """No usable Korean (Nanum) font on this machine (exit code 2)."""
 
 
 def _fc_list():

@@ -8,6 +8,7 @@ import os
 import warnings
 
 from ppexp.config import ConfigError, dump_config, load_config, merge_overrides
+from ppexp.config_defaults import SAVE_MODEL_DIR
 from ppexp.experiments.tune.study import TuneError, import_optuna, open_storage, open_study, redact, state_counts
 from ppexp.experiments.tune.tuner import study_paths
 
@@ -174,7 +175,7 @@ def _best_config(study, trial, report_dir):
     except (ConfigError, KeyError) as err:
         warnings.warn(f"best config not written: {err}")
         return None
-    config["Global"]["save_model_dir"] = f"./output/rec/{study.study_name}_best/"
+    config["Global"]["save_model_dir"] = os.path.join(SAVE_MODEL_DIR, f"{study.study_name}_best/")
     config["Global"]["checkpoints"] = None
     path = os.path.join(report_dir, "best_config.yml")
     dump_config(config, path)

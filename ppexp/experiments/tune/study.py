@@ -10,12 +10,14 @@ import socket
 import time
 import warnings
 
+from ppexp.errors import UsageError
+
 HEARTBEAT_S = 10
 GRACE_S = 60
 OWNER_ATTRS = ("ppexp_host", "ppexp_pid", "ppexp_pid_start")
 
 
-class TuneError(ValueError):
+class TuneError(UsageError):
     """A problem with the tune command's input (storage, study, options); names the fix."""
 
 

@@ -10,7 +10,8 @@ from paddle import nn
 
 from ppexp.modeling.param_attrs import uniform_decay_attrs
 from ppexp.modeling.necks.svtr import EncoderWithSVTR
-from ppexp.modeling.registry import NECKS, accepted_kwargs, reject_unknown_options
+from ppexp.modeling.registry import NECKS
+from ppexp.utils.registry import check_options
 
 
 class Im2Seq(nn.Layer):
@@ -74,8 +75,8 @@ ENCODERS = {"fc": EncoderWithFC, "rnn": EncoderWithRNN}
 
 def _svtr_encoder(in_channels, options):
     """EncoderWithSVTR(in_channels, **options); an unknown option names the accepted ones."""
-    accepted = [n for n in accepted_kwargs(EncoderWithSVTR) if n != "in_channels"]
-    reject_unknown_options("Architecture.Neck: encoder_type svtr", options, accepted)
+    where = "Architecture.Neck: encoder_type svtr"
+    options = check_options(EncoderWithSVTR, options, where, injected=("in_channels",))
     return EncoderWithSVTR(in_channels, **options)
 
 
