@@ -127,6 +127,24 @@ def _write_labels(path, rows):
         f.writelines(f"{rel}\t{label}\n" for _, rel, label, _, _ in rows)
 
 
+def split_and_write(out_dir, rows, val_fraction):
+    """The last ``round(len(rows) * val_fraction)`` rows are val: write DIR/train.txt and DIR/val.txt.
+
+    Returns (train rows, val rows, {"train": path, "val": path})."""
+    n_val = int(round(len(rows) * float(val_fraction)))
+    train, val = rows[:len(rows) - n_val], rows[len(rows) - n_val:]
+    files = {"train": os.path.join(out_dir, "train.txt"), "val": os.path.join(out_dir, "val.txt")}
+    _write_labels(files["train"], train)
+    _write_labels(files["val"], val)
+    return train, val, files
+
+
+def write_meta(out_dir, meta):
+    """DIR/synth_meta.json: what the set was drawn with (scripts reuse a set by it)."""
+    with open(os.path.join(out_dir, "synth_meta.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False, indent=1, sort_keys=True)
+
+
 def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
                      two_line_ratio=DEFAULT_TWO_LINE_RATIO, workers=None, progress=True,
                      height=DEFAULT_HEIGHT, width=None, clean=False):
@@ -147,19 +165,14 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     t0 = time.perf_counter()
     rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress)
     seconds = time.perf_counter() - t0
-    n_val = int(round(num * float(val_fraction)))
-    train, val = rows[:num - n_val], rows[num - n_val:]
-    files = {"train": os.path.join(out_dir, "train.txt"), "val": os.path.join(out_dir, "val.txt")}
-    _write_labels(files["train"], train)
-    _write_labels(files["val"], val)
+    train, val, files = split_and_write(out_dir, rows, val_fraction)
     meta = {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
             "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
             "clean": _clean_arg(clean), "generator_version": GENERATOR_VERSION,
             "character_dict": "ppexp/dicts/kr_plate_dict.txt",
             "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
             "two_line": sum(1 for r in rows if r[4])}
-    with open(os.path.join(out_dir, "synth_meta.json"), "w", encoding="utf-8") as f:
-        json.dump(meta, f, ensure_ascii=False, indent=1, sort_keys=True)
+    write_meta(out_dir, meta)
     return dict(meta, out_dir=out_dir, train=len(train), val=len(val), workers=workers,
                 seconds=seconds, plates_per_s=num / max(seconds, 1e-9),
                 cpu_seconds=cpu, plates_per_cpu_s=num / max(cpu, 1e-9),

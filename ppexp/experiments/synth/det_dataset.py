@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ppexp.experiments.synth import fonts
-from ppexp.experiments.synth.dataset import _check_args, _run
+from ppexp.experiments.synth.dataset import _check_args, _run, split_and_write, write_meta
 from ppexp.experiments.synth.det_scene import IGNORE, render_scene
 from ppexp.experiments.synth.render import DEFAULT_HEIGHT, DEFAULT_TWO_LINE_RATIO, check_kinds
 
@@ -60,11 +60,6 @@ def _check_det_args(num, seed, val_fraction, two_line_ratio, width):
                          "leave it out for the default 384-640")
 
 
-def _write(path, rows):
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.writelines(f"{rel}\t{label}\n" for _, rel, label, _, _ in rows)
-
-
 def generate_det_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
                          two_line_ratio=DEFAULT_TWO_LINE_RATIO, workers=None, progress=True, width=None):
     """Render ``num`` scenes into ``out_dir``; returns a summary dict (counts, timing, files)."""
@@ -80,16 +75,11 @@ def generate_det_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     t0 = time.perf_counter()
     rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress, render=_render_det_chunk, unit="scene")
     seconds = time.perf_counter() - t0
-    n_val = int(round(num * float(val_fraction)))
-    train, val = rows[:num - n_val], rows[num - n_val:]
-    files = {"train": os.path.join(out_dir, "train.txt"), "val": os.path.join(out_dir, "val.txt")}
-    _write(files["train"], train)
-    _write(files["val"], val)
+    train, val, files = split_and_write(out_dir, rows, val_fraction)
     meta = {"task": "det", "seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
             "two_line_ratio": float(two_line_ratio), "width": width,
             "plates": sum(r[3] for r in rows), "ignored_boxes": sum(r[4] for r in rows)}
-    with open(os.path.join(out_dir, "synth_meta.json"), "w", encoding="utf-8") as f:
-        json.dump(meta, f, ensure_ascii=False, indent=1, sort_keys=True)
+    write_meta(out_dir, meta)
     return dict(meta, out_dir=out_dir, train=len(train), val=len(val), workers=workers, seconds=seconds,
                 scenes_per_s=num / max(seconds, 1e-9), cpu_seconds=cpu, scenes_per_cpu_s=num / max(cpu, 1e-9),
                 train_file=files["train"], val_file=files["val"])
