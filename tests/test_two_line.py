@@ -31,7 +31,7 @@ def _two_lines(widths=(60, 120), heights=(14, 28), gap=8, w=130):
     """A white card with a small dark bar row on top and a large one below: a two-line layout."""
     h = 6 + heights[0] + gap + heights[1] + 6
     img = np.full((h, w, 3), 235, np.uint8)
-    for k, x in enumerate(range((w - widths[0]) // 2, (w + widths[0]) // 2, 12)):
+    for x in range((w - widths[0]) // 2, (w + widths[0]) // 2, 12):
         img[6:6 + heights[0], x:x + 6] = 20
     y = 6 + heights[0] + gap
     for x in range(5, 5 + widths[1], 15):
@@ -92,7 +92,8 @@ def test_export_records_the_step_and_deployed_runs_it_after_decoding(tmp_path):
     assert [next(iter(op)) for op in ops][:2] == ["DecodeImage", "TwoLineToOneLine"]
 
 
-@pytest.mark.parametrize("bad", [{"max_aspect": "wide"}])
+@pytest.mark.parametrize("bad", [{"max_aspect": "wide"}, {"depth": None}])
 def test_bad_option_names_the_step(bad):
-    with pytest.raises((ValueError, TypeError)):
+    key = next(iter(bad))
+    with pytest.raises(ValueError, match=rf"TwoLineToOneLine\.{key} must be a number"):
         create_operators([{"TwoLineToOneLine": bad}], {}, "Train.dataset.transforms")

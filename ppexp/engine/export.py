@@ -108,10 +108,10 @@ def dump_infer_config(config, path, charset, model_name=None):
     extra = ppexp_only_ops(config)
     if extra:
         infer[PPEXP_PREPROCESS_KEY] = extra
+        names = ", ".join(next(iter(op)) for op in extra)
         logger.warning("%s: PaddleOCR 3's TextRecognition does not run %s (it reads PreProcess only); "
-                       "`ppexp predict/eval --model_dir` does. In your own application apply "
-                       "ppexp.data.imaug.two_line.TwoLineToOneLine to each crop before recognition",
-                       path, ", ".join(next(iter(op)) for op in extra))
+                       "`ppexp predict/eval --model_dir` does. In your own application apply %s "
+                       "(ppexp.data.imaug) to each crop before recognition", path, names, names)
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(infer, f, default_flow_style=False, allow_unicode=True, sort_keys=False)
 

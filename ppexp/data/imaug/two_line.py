@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ppexp.data.imaug.registry import TRANSFORMS
+from ppexp.errors import UsageError
 
 PROFILE_HEIGHT = 64  # rows of the normalised crop the profile is measured on
 
@@ -111,7 +112,13 @@ class TwoLineToOneLine:
     ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
 
     def __init__(self, max_aspect=2.6, depth=0.45, min_line=0.1):
-        self.params = dict(max_aspect=float(max_aspect), depth=float(depth), min_line=float(min_line))
+        self.params = {}
+        for key, value in (("max_aspect", max_aspect), ("depth", depth), ("min_line", min_line)):
+            try:
+                self.params[key] = float(value)
+            except (TypeError, ValueError):
+                raise UsageError(f"TwoLineToOneLine.{key} must be a number, got {value!r}; "
+                                 f"remove it for the default") from None
 
     def __call__(self, data):
         img = data["image"]
