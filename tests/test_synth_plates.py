@@ -217,3 +217,21 @@ def test_every_font_found_draws_every_plate_character():
         missing = ink(font, "\uffff")
         bad = [ch for ch in charsets.plate_characters() if ink(font, ch).max() == 0 or np.array_equal(ink(font, ch), missing)]
         assert not bad, (path, bad)
+
+
+def test_region_lettering_is_never_cropped_or_downsampled_into_a_blob():
+    """Generator v4: a plate with a region name keeps it at >= REGION_MIN_ROWS rows of a 64-row crop
+    (loose crops are tightened, low resolution is capped); plates without a region are unaffected."""
+    from ppexp.experiments.synth.render import REGION_MIN_ROWS, REGION_SHARE, legible_plate_rows
+    from ppexp.experiments.synth.scene import place
+    no_region = kinds.sample_spec(np.random.default_rng(0), "private", False)
+    assert legible_plate_rows(no_region, 64) is None
+    plate = np.full((60, 118, 3), 200, np.uint8)
+    for layout, share in REGION_SHARE.items():
+        spec = kinds.PlateSpec("old_white", layout, "white", "서울", "12", "가", "3456")
+        need = legible_plate_rows(spec, 64)
+        assert need * share >= REGION_MIN_ROWS
+        rows = [place(np.random.default_rng(s), plate, 64, min_plate_rows=need)[1] for s in range(200)]
+        free = [place(np.random.default_rng(s), plate, 64)[1] for s in range(200)]
+        assert min(rows) >= 0.85 * need, (layout, min(rows), need)   # perspective/tilt jitter the quad
+        assert min(free) < 0.85 * need                                 # the cap is what keeps them legible

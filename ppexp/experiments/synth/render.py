@@ -51,8 +51,27 @@ def render_spec(rng, spec, height=DEFAULT_HEIGHT, width=None, clean=False):
         return cv2.resize(plate, size, interpolation=cv2.INTER_AREA)
     ph = max(16, int(round(height * (0.85 + 0.25 * rng.random()))))
     plate = np.clip(draw_plate(rng, spec, ph, cache), 0, 255).astype(np.uint8)
-    img, plate_rows = place(rng, plate, height, width)
-    return sensor(rng, lighting(rng, img), min_height=24 if spec.two_line else 13, plate_height=plate_rows)
+    legible = legible_plate_rows(spec, height)
+    img, plate_rows = place(rng, plate, height, width, min_plate_rows=legible)
+    min_rows = max(24 if spec.two_line else 13, legible or 0)
+    return sensor(rng, lighting(rng, img), min_height=min_rows, plate_height=plate_rows)
+
+
+# Region names are the plate's smallest lettering: the top line of a two-line plate (21-32% of the plate
+# height) or two syllables stacked at the left (30-37%). Below ~9 rows a region syllable is a blob, and a
+# label that names what the image does not show teaches the model to guess the region (generator v3: it
+# wrote 경 for almost every region). So a plate with a region name is never cropped so loosely, nor
+# down-sampled so far, that its region lettering falls below REGION_MIN_ROWS rows of a 64-row crop.
+REGION_MIN_ROWS = 9
+REGION_SHARE = {"two_line_region": 0.21, "two_line_construction": 0.26, "long_region": 0.30}
+
+
+def legible_plate_rows(spec, height):
+    """Least plate height (crop rows) that keeps ``spec``'s region name legible; None without a region."""
+    share = REGION_SHARE.get(spec.layout) if spec.region else None
+    if share is None:
+        return None
+    return min(int(height * 0.9), int(np.ceil(REGION_MIN_ROWS * height / 64 / share)))
 
 
 def render_plate(rng, kind=None, height=DEFAULT_HEIGHT, width=None, two_line=None):

@@ -29,8 +29,11 @@ def plate_quad(rng, w, h):
     return q @ rot.T
 
 
-def crop_box(rng, quad, h):
+def crop_box(rng, quad, h, max_vmargin=None):
     """Axis-aligned crop around ``quad`` with jittered margins (in plate heights).
+
+    ``max_vmargin``: cap on the top + bottom margin (plate heights), so the plate keeps at least
+    1 / (1 + max_vmargin) of the crop's rows (see ``place``'s ``min_plate_rows``).
 
     Detector boxes and hand crops of real photos range from cutting into the plate to showing the
     bumper and car body around it (real crops' aspect ratio runs from ~1 to ~4.7, median ~2.3), so
@@ -44,6 +47,9 @@ def crop_box(rng, quad, h):
         m = rng.uniform(0.05, 0.45, 4)
     else:                                                # tight box, may cut the frame
         m = rng.uniform(-0.06, 0.1, 4)
+    vertical = m[1] + m[3]
+    if max_vmargin is not None and vertical > max_vmargin:
+        m[[1, 3]] *= max_vmargin / vertical
     return lo[0] - m[0] * h, lo[1] - m[1] * h, hi[0] + m[2] * h, hi[1] + m[3] * h
 
 
@@ -71,14 +77,19 @@ def background(rng, H, W):
     return img
 
 
-def place(rng, plate, out_h, out_w=None):
+def place(rng, plate, out_h, out_w=None, min_plate_rows=None):
     """Warp ``plate`` (uint8) into an ``out_h`` x (natural or ``out_w``) crop.
 
+    ``min_plate_rows``: the crop is never so loose that the plate gets fewer rows than this (about).
     Returns (crop, plate height in crop pixels).
     """
     ph, pw = plate.shape[:2]
     quad = plate_quad(rng, pw, ph)
-    x0, y0, x1, y1 = crop_box(rng, quad, ph)
+    cap = None
+    if min_plate_rows:                  # plate rows = ph * out_h / (quad height + margins * ph)
+        quad_h = float(quad[:, 1].max() - quad[:, 1].min())
+        cap = max(0.0, out_h / min_plate_rows - quad_h / ph)
+    x0, y0, x1, y1 = crop_box(rng, quad, ph, cap)
     sy = out_h / (y1 - y0)
     sx = sy * _u(rng, 0.9, 1.1)                          # camera / resize aspect jitter
     if out_w is None:
