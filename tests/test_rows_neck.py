@@ -66,3 +66,26 @@ def test_exports_with_a_dynamic_width(tmp_path):
     loaded = paddle.jit.load(str(tmp_path / "inference"))
     x = paddle.randn([1, 3, 64, 160])
     np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-5)
+
+
+def test_residual_rnn_starts_as_the_reshape_model_and_then_learns():
+    """encoder_type residual_rnn: x + proj(BiLSTM(x)) with proj zero-initialised. A reshape model's weights
+    load into it and give the same output; a training step then moves the LSTM too (gradient reaches it)."""
+    base = _model()
+    res = _model(encoder_type="residual_rnn", hidden_size=16)
+    missing = res.set_state_dict(base.state_dict())
+    assert all(k.startswith("neck.encoder.") for k in missing[0]) and missing[0]
+    x = paddle.randn([2, 3, 64, 128])
+    np.testing.assert_allclose(res(x).numpy(), base(x).numpy(), atol=1e-6)
+    res.train()
+    opt = paddle.optimizer.Adam(1e-2, parameters=res.parameters())
+    lstm_before = res.neck.encoder.lstm.weight_ih_l0.numpy().copy()
+    for _ in range(2):                       # step 1 moves proj off zero, step 2 reaches the LSTM
+        res(x).square().mean().backward()
+        opt.step()
+        opt.clear_grad()
+    assert np.abs(res.neck.encoder.proj.weight.numpy()).max() > 0
+    assert np.abs(res.neck.encoder.lstm.weight_ih_l0.numpy() - lstm_before).max() > 0
+    res.eval()
+    static = paddle.jit.to_static(res, input_spec=[paddle.static.InputSpec([None, 3, 64, None], "float32")])
+    assert static(x).shape == [2, 2 * 128 // 4, 20]

@@ -5,6 +5,7 @@ R rows and the rows are read one after the other, top row first ([B, C, R, W] ->
 head on it reads a two-line plate's top line before its bottom line without a sequence encoder and
 without cutting the image: the model itself learns which row emits each character.
 """
+import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
@@ -70,7 +71,27 @@ class EncoderWithFC(nn.Layer):
         return self.fc(x)
 
 
-ENCODERS = {"fc": EncoderWithFC, "rnn": EncoderWithRNN}
+class EncoderWithResidualRNN(nn.Layer):
+    """ppexp extension: ``x + proj(BiLSTM(x))``, the projection initialised to zero.
+
+    ``out_channels`` = ``in_channels``, so a reshape model's CTC head and weights load unchanged and the
+    model starts exactly where the reshape model was: the LSTM (one bidirectional layer) adds context
+    across the sequence (e.g. a two-syllable region name read as a word) without the blank plateau a
+    fresh CTC head on a fresh BiLSTM sits on.
+    """
+
+    def __init__(self, in_channels, hidden_size):
+        super().__init__()
+        self.out_channels = in_channels
+        self.lstm = nn.LSTM(in_channels, hidden_size, direction="bidirectional", num_layers=1)
+        zero = paddle.ParamAttr(initializer=nn.initializer.Constant(0.0))
+        self.proj = nn.Linear(hidden_size * 2, in_channels, weight_attr=zero, bias_attr=zero)
+
+    def forward(self, x):
+        return x + self.proj(self.lstm(x)[0])
+
+
+ENCODERS = {"fc": EncoderWithFC, "rnn": EncoderWithRNN, "residual_rnn": EncoderWithResidualRNN}
 
 
 def _svtr_encoder(in_channels, options):
@@ -82,7 +103,7 @@ def _svtr_encoder(in_channels, options):
 
 @NECKS.register()
 class SequenceEncoder(nn.Layer):
-    """Im2Seq plus an optional encoder: ``encoder_type`` reshape | fc | rnn | svtr.
+    """Im2Seq plus an optional encoder: ``encoder_type`` reshape | fc | rnn | svtr | residual_rnn (ppexp).
 
     fc and rnn run on the sequence (after Im2Seq); svtr runs on the feature map (before it).
     ``svtr_options`` are EncoderWithSVTR's keyword options (dims, depth, hidden_dims, ...).
