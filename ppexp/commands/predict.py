@@ -6,7 +6,8 @@ TextRecognition does; both use the inference width rule (ppexp/data/imaug/rec_re
 """
 import os
 
-from ppexp.commands.common import add_config_args, flat_overrides, load_run_config, setup_run_logging
+from ppexp.commands.common import add_config_args, flat_overrides, load_run_config
+from ppexp.engine.loggers import setup_run_logging
 from ppexp.errors import UsageError
 
 
