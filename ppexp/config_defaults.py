@@ -4,7 +4,7 @@ The config travels as the dict PaddleOCR's YAML gives (so upstream configs load
 unchanged); code that needs a value a config may omit asks here instead of
 repeating the default:
 
-- :func:`save_model_dir`, :func:`eval_batch_step`, :func:`print_batch_step`,
+- :func:`save_model_dir`, :func:`det_save_res_path`, :func:`eval_batch_step`, :func:`print_batch_step`,
   :func:`global_value` (any ``Global`` key with its default);
 - :func:`dataset_files` / :func:`split_files`: the label files of each split
   with their ``data_dir`` and delimiter;
@@ -18,6 +18,7 @@ import copy
 from dataclasses import dataclass, field
 
 SAVE_MODEL_DIR = "./output/rec/"
+DET_SAVE_RES_PATH = "./output/det_db/predicts_db.txt"     # upstream's det configs' save_res_path
 SPLITS = ("Train", "Eval")
 DEFAULT_DELIMITER = "\t"
 DEFAULT_DATASET = "SimpleDataSet"
@@ -64,6 +65,11 @@ def global_value(config, key):
 def save_model_dir(config):
     """``Global.save_model_dir``; empty or absent -> ``./output/rec/`` (upstream's default)."""
     return _global(config).get("save_model_dir") or SAVE_MODEL_DIR
+
+
+def det_save_res_path(config):
+    """``Global.save_res_path`` of a det prediction; empty or absent -> upstream's det default."""
+    return _global(config).get("save_res_path") or DET_SAVE_RES_PATH
 
 
 def eval_batch_step(config):

@@ -97,6 +97,17 @@ def test_hangul_font_and_ascii_fallback(monkeypatch):
     assert (grid[-ap.TEXT_H:] < 128).any()  # the ASCII label was drawn
 
 
-def test_missing_section_is_a_usage_error(setup, tmp_path):
+def test_missing_section_is_a_usage_error(setup, tmp_path, capsys):
     _, cfg, _ = setup
     assert main(["aug-preview", "-c", cfg, "--mode", "Test", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ppexp aug-preview: error: {cfg} has no Test.dataset section; pass --mode Train")
+    assert main(["aug-preview", "-c", cfg, "--n", "0", "--out", str(tmp_path / "x.png")]) == 2
+    assert "ppexp aug-preview: error: --n must be at least 1 (got 0)" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_unwritable_output_names_the_option(setup, tmp_path, capsys):
+    _, cfg, _ = setup
+    assert main(["aug-preview", "-c", cfg, "--n", "2", "--out", str(tmp_path / "grid.txt")]) == 1
+    assert "ppexp aug-preview: error: --out: could not write" in capsys.readouterr().err

@@ -460,3 +460,25 @@ def test_command_is_registered():
     from ppexp import cli as ppexp_cli
 
     assert "ppexp.commands.check_labels" in ppexp_cli.COMMANDS
+
+
+@pytest.mark.parametrize("backbone, stride, note", [
+    ("{name: MobileNetV3}", 4, False),
+    ("{name: MobileNetV3, model_name: large, large_stride: [2, 2, 2, 2]}", 8, False),
+    ("{name: ResNet, layers: 34}", 4, False),
+    ("{name: MobileNetV1Enhance, scale: 0.5}", 8, False),     # upstream's, not built by ppexp
+    ("{name: NoSuchNet}", 4, True),
+])
+def test_stride_comes_from_the_backbone(tmp_path, backbone, stride, note):
+    from ppexp.experiments.labels.settings import settings_from_config
+
+    (tmp_path / "t.txt").write_text("a.png\t12가3456\n", encoding="utf-8")
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text(f"Global:\n  character_dict_path: {write_dict(tmp_path / 'd.txt')}\n"
+                   f"Architecture:\n  model_type: rec\n  Backbone: {backbone}\n"
+                   f"Train:\n  dataset:\n    name: SimpleDataSet\n    label_file_list: [{tmp_path / 't.txt'}]\n",
+                   encoding="utf-8")
+    s = settings_from_config(str(cfg))
+    assert s.stride == stride
+    assert any("has no known width stride; assuming 4" in n for n in s.notes) == note
+    assert settings_from_config(str(cfg), stride=2).stride == 2

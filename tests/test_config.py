@@ -99,3 +99,11 @@ def test_missing_file_is_clear():
 def test_top_level_override_merges_dicts():
     merged = merge_overrides({"Global": {"a": 1, "b": 2}}, ["Global={a: 5}"])
     assert merged["Global"] == {"a": 5, "b": 2}
+
+
+def test_det_prediction_path_default_lives_in_config_defaults():
+    from ppexp.config_defaults import DET_SAVE_RES_PATH, det_save_res_path
+
+    assert det_save_res_path({}) == DET_SAVE_RES_PATH == "./output/det_db/predicts_db.txt"
+    assert det_save_res_path({"Global": {"save_res_path": ""}}) == DET_SAVE_RES_PATH
+    assert det_save_res_path({"Global": {"save_res_path": "out/r.txt"}}) == "out/r.txt"

@@ -136,3 +136,20 @@ def test_unknown_encoder_type_and_transform():
     arch["Transform"] = {"name": "TPS"}
     with pytest.raises(ValueError, match="Transform"):
         build_model(arch)
+
+
+@pytest.mark.parametrize("options", [
+    {"name": "MobileNetV3", "model_name": "small", "scale": 0.35},
+    {"name": "MobileNetV3", "model_name": "large", "scale": 0.35},
+    {"name": "MobileNetV3", "model_name": "large", "scale": 0.35, "large_stride": [2, 2, 2, 2]},
+    {"name": "ResNet", "layers": 18},
+])
+def test_backbone_width_stride_is_what_the_network_does(options):
+    """check-labels computes CTC time steps as width // width_stride: it must match the feature width."""
+    from ppexp.modeling.registry import BACKBONES
+
+    cls = BACKBONES.get(options["name"])
+    backbone = BACKBONES.build(options)
+    backbone.eval()
+    out = backbone(paddle.zeros([1, 3, 32, 320]))
+    assert out.shape[-1] == 320 // cls.width_stride(**{k: v for k, v in options.items() if k != "name"})

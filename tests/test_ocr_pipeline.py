@@ -22,6 +22,21 @@ def test_order_points_any_start_any_direction():
             assert np.array_equal(order_points(q), quad)
 
 
+def test_det_label_file_is_read_with_the_one_label_reader(tmp_path):
+    """--labels: BOM and CRLF do not reach the image path or the JSON; bad lines name file and line."""
+    from ppexp.engine.ocr_eval import read_label_file
+
+    box = '[{"transcription":\t"123", "points": [[0, 0], [4, 0], [4, 2], [0, 2]]}]'   # a TAB inside the JSON
+    f = tmp_path / "l.txt"
+    f.write_bytes(("\ufeffa.png\t" + box + "\r\n\nb.png\t[]\n").encode("utf-8"))
+    rows = read_label_file(str(f), data_dir="/d")
+    assert [r[0] for r in rows] == ["/d/a.png", "/d/b.png"] and rows[0][1][0]["transcription"] == "123"
+    for text, msg in (("a.png\t{not json\n", f"{f}:1: the label is not JSON"), ("no tab\n", f"{f}:1: expected 'image<TAB>")):
+        f.write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match=msg.replace("[", "\\[")):
+            read_label_file(str(f))
+
+
 def test_crop_quad_flattens_a_perspective_plate():
     flat = np.full((40, 120, 3), 255, np.uint8)
     flat[:10] = 0                                         # a dark band along the top edge

@@ -241,7 +241,11 @@ def test_string_numbers_accepted():
     ({"name": "Adam", "lr": {"name": "Const", "learning_rate": 1e-3, "warmup_steps": 2.5}},
      "Optimizer.lr.warmup_steps: expected a whole number, got 2.5"),
     ({"name": "Adam", "lr": {"name": "Cosine", "learning_rate": 1e-3, "warmup_step": 5}},
-     "Optimizer.lr.warmup_step: unknown key for Cosine. Did you mean 'warmup_steps'?"),
+     "Optimizer.lr: Cosine has no option 'warmup_step'. Did you mean 'warmup_steps'?"),
+    ({"name": "Adam", "betaa1": 0.9, "lr": {"learning_rate": 1e-3}},
+     "Optimizer: Adam has no option 'betaa1'. Did you mean 'beta1'?"),
+    ({"name": "Adam", "lr": {"learning_rate": 1e-3}, "param_groups": [{"prefix": "a", "lr_mul": 0.1}]},
+     "Optimizer.param_groups[0]: param_group has no option 'lr_mul'. Did you mean 'lr_mult'?"),
     ({"name": "Momentum", "lr": {"learning_rate": 1e-3}},
      "Optimizer.momentum: required for Momentum"),
     ({"name": "Adam", "clip_norm": 1, "clip_norm_global": 1, "lr": {"learning_rate": 1e-3}},
@@ -411,3 +415,16 @@ def test_upstream_fixture_configs_build(fixtures_dir):
         epochs = config.get("Global", {}).get("epoch_num", 10)
         opt, sched = build_optimizer(config["Optimizer"], epochs, 10, TwoPart())
         assert sched() >= 0.0, path
+
+
+def test_lr_schedules_and_optimizers_are_checked_by_registry_build():
+    """The typed registries convert options to their annotations inside Registry.build itself."""
+    sched = LR_SCHEDULES.build({"name": "Cosine", "learning_rate": "2e-3", "warmup_steps": "3"},
+                               where="Optimizer.lr", epochs=2, step_each_epoch=5)
+    assert sched.peak == 0.002 and sched.warmup_steps == 3 and isinstance(sched.warmup_steps, int)
+    with pytest.raises(ValueError, match=re.escape("Optimizer.lr.min_lr: expected a number, got 'low'")):
+        LR_SCHEDULES.build({"name": "Cosine", "learning_rate": 1e-3, "min_lr": "low"},
+                           where="Optimizer.lr", epochs=2, step_each_epoch=5)
+    with pytest.raises(ValueError, match=re.escape("Optimizer.lr: Cosine has no option 'epochs'")):
+        LR_SCHEDULES.build({"name": "Cosine", "learning_rate": 1e-3, "epochs": 3},   # code passes epochs
+                           where="Optimizer.lr", epochs=2, step_each_epoch=5)

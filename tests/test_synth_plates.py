@@ -130,7 +130,21 @@ def test_missing_font_gives_the_install_command(no_fonts, tmp_path, capsys):
     with pytest.raises(synth.FontNotFoundError, match="apt-get install fonts-nanum"):
         synth.generate_dataset(str(tmp_path), 3, progress=False)
     assert cli.main(["synth-plates", "--out", str(tmp_path), "--num", "3"]) == 2
-    assert "apt-get install fonts-nanum" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.startswith("ppexp synth-plates: error: ") and "apt-get install fonts-nanum" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--num", "0"], "num (--num) must be >= 1 (got 0)"),
+    (["--num", "3", "--val-fraction", "1.5"], "val_fraction (--val-fraction) must be in [0, 1) (got 1.5)"),
+    (["--num", "3", "--clean-ratio", "2"], "(--clean-ratio; got 2.0)"),
+    (["--num", "3", "--kinds", "taxi"], "unknown plate kind(s) ['taxi'] (--kinds); known kinds: "),
+])
+def test_cli_bad_options_are_usage_errors_naming_the_option(tmp_path, capsys, argv, message):
+    assert cli.main(["synth-plates", "--out", str(tmp_path / "o"), "--no-progress", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("ppexp synth-plates: error: ") and message in captured.err
+    assert captured.out == "" and not (tmp_path / "o" / "train.txt").exists()
 
 
 def test_cli_writes_the_files(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """``ppexp aug-preview -c cfg.yml --n 32 --out grid.png``: see what the model sees before training."""
 from ppexp.commands.common import add_config_args, load_run_config
+from ppexp.errors import UsageError
 
 
 def add_parser(subparsers):
@@ -25,20 +26,15 @@ def run(args):
 
     config = load_run_config(args)
     if args.mode not in config or "dataset" not in (config.get(args.mode) or {}):
-        print(f"ppexp aug-preview: error: the config has no {args.mode}.dataset section")
-        return 2
+        raise UsageError(f"{args.config} has no {args.mode}.dataset section; pass --mode Train or --mode Eval "
+                         "(a section the config has)")
     if args.n < 1:
-        print("ppexp aug-preview: error: --n must be at least 1")
-        return 2
+        raise UsageError(f"--n must be at least 1 (got {args.n})")
     from ppexp.experiments.data_tools.aug_preview import aug_preview
 
-    try:
-        s = aug_preview(config, args.out, n=args.n, mode=args.mode, seed=args.seed, cols=args.cols,
-                        tile_w=args.tile_width, image_h=args.image_height, font_path=args.font,
-                        config_name=os.path.basename(args.config))
-    except ValueError as err:
-        print(f"ppexp aug-preview: error: {err}")
-        return 1
+    s = aug_preview(config, args.out, n=args.n, mode=args.mode, seed=args.seed, cols=args.cols,
+                    tile_w=args.tile_width, image_h=args.image_height, font_path=args.font,
+                    config_name=os.path.basename(args.config))
     print(f"wrote {s['out']} ({s['width']}x{s['height']} px, {s['bytes'] / 1024:.0f} KB): {s['tiles']} of "
           f"{s['samples']} {args.mode} samples, seed {args.seed}")
     print(f"  top row of each tile: {s['top']}")

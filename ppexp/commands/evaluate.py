@@ -6,7 +6,8 @@ deployed model gets.
 """
 import json
 
-from ppexp.commands.common import add_config_args, load_run_config, select_device, setup_run_logging
+from ppexp.commands.common import add_config_args, load_run_config
+from ppexp.engine.loggers import setup_run_logging
 
 
 def add_parser(subparsers):
@@ -31,7 +32,7 @@ def add_parser(subparsers):
 def run(args):
     import logging
 
-    from ppexp.engine.runtime import prepare_runtime
+    from ppexp.engine.runtime import prepare_runtime, select_device
 
     prepare_runtime()
     config = load_run_config(args)

@@ -1,5 +1,6 @@
 """``ppexp export -c cfg.yml -o Global.checkpoints=... Global.save_inference_dir=DIR``."""
-from ppexp.commands.common import add_config_args, load_run_config, setup_run_logging
+from ppexp.commands.common import add_config_args, load_run_config
+from ppexp.engine.loggers import setup_run_logging
 
 
 def add_parser(subparsers):

@@ -6,7 +6,9 @@ TextRecognition does; both use the inference width rule (ppexp/data/imaug/rec_re
 """
 import os
 
-from ppexp.commands.common import add_config_args, flat_overrides, load_run_config, setup_run_logging
+from ppexp.commands.common import add_config_args, flat_overrides, load_run_config
+from ppexp.engine.loggers import setup_run_logging
+from ppexp.errors import UsageError
 
 
 def add_parser(subparsers):
@@ -37,8 +39,7 @@ def _load(args, config):
 
 def run(args):
     if not args.config and not args.model_dir:
-        print("error: give -c CONFIG (a trained checkpoint) or --model_dir DIR (an exported model)")
-        return 2
+        raise UsageError("give -c CONFIG (a trained checkpoint) or --model_dir DIR (an exported model)")
     if args.config:
         config = load_run_config(args)
     else:  # --model_dir alone: -o may still set Global.infer_img / save_res_path
@@ -53,8 +54,8 @@ def run(args):
 
     target = args.image or config["Global"].get("infer_img")
     if not target:
-        log.error("no image given: pass --image PATH or -o Global.infer_img=PATH")
-        return 2
+        raise UsageError("no image given: pass --image PATH or -o Global.infer_img=PATH")
+    paths = list_images(target)     # a wrong path fails before a model is loaded
     from ppexp.engine.written import record_output
 
     from ppexp.commands.predict_det import wants_det
@@ -62,8 +63,8 @@ def run(args):
     if wants_det(args, config):
         from ppexp.commands.predict_det import run_det
 
-        return run_det(args, config, list_images(target), log)
-    results = predict_images(*_load(args, config), list_images(target))
+        return run_det(args, config, paths, log)
+    results = predict_images(*_load(args, config), paths)
     out_path = config["Global"].get("save_res_path")
     lines = [f"{path}\t{text}\t{score:.4f}" for path, text, score in results]
     for path, text, score in results:

@@ -3,6 +3,8 @@
 import json
 import os
 
+from ppexp.config_defaults import det_save_res_path
+
 
 def wants_det(args, config):
     """Whether this predict run is a detection one (det config, or an exported det model)."""
@@ -32,7 +34,7 @@ def run_det(args, config, paths, log):
 
     model, ops, post = _load(args, config)
     results = detect_images(model, post, ops, paths)
-    res_path = config["Global"].get("save_res_path") or "./output/det_db/predicts_db.txt"
+    res_path = det_save_res_path(config)
     out_dir = args.out or os.path.join(os.path.dirname(os.path.abspath(res_path)), "det_results")
     for path, points, scores in results:
         log.info("%s: %d boxes %s", path, len(scores), json.dumps(boxes_json(points, scores)))

@@ -1,6 +1,7 @@
 """``ppexp synth-plates``: render a synthetic Korean licence-plate dataset (PaddleOCR format)."""
 import os
 
+from ppexp.errors import UsageError
 from ppexp.experiments.synth.kinds import KIND_NAMES
 from ppexp.experiments.synth.render import DEFAULT_HEIGHT, DEFAULT_TWO_LINE_RATIO
 
@@ -45,19 +46,14 @@ def add_parser(subparsers):
 
 def run(args):
     from ppexp.experiments.synth.dataset import generate_dataset
-    from ppexp.experiments.synth.fonts import FontNotFoundError
 
     if args.det:
         return _run_det(args)
-    try:
-        s = generate_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
-                             kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
-                             workers=args.workers, progress=not args.no_progress,
-                             height=args.height, width=args.width,
-                             clean=True if args.clean else args.clean_ratio)
-    except (FontNotFoundError, ValueError) as err:
-        print(f"synth-plates: error: {err}")
-        return 2
+    s = generate_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
+                         kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
+                         workers=args.workers, progress=not args.no_progress,
+                         height=args.height, width=args.width,
+                         clean=True if args.clean else args.clean_ratio)
     kinds = ", ".join(f"{k} {n}" for k, n in s["kind_counts"].items())
     print(f"wrote {s['num']} plates to {os.path.abspath(args.out)} in {s['seconds']:.1f}s "
           f"({s['plates_per_s']:.0f}/s, {s['workers']} workers)")
@@ -68,18 +64,13 @@ def run(args):
 
 def _run_det(args):
     from ppexp.experiments.synth.det_dataset import generate_det_dataset
-    from ppexp.experiments.synth.fonts import FontNotFoundError
 
     if args.clean or args.clean_ratio or args.height != DEFAULT_HEIGHT:
-        print("synth-plates: error: --clean, --clean-ratio and --height apply to plate crops, not to --det scenes")
-        return 2
-    try:
-        s = generate_det_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
-                                 kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
-                                 workers=args.workers, progress=not args.no_progress, width=args.width)
-    except (FontNotFoundError, ValueError) as err:
-        print(f"synth-plates: error: {err}")
-        return 2
+        raise UsageError("--clean, --clean-ratio and --height apply to plate crops, not to --det scenes; "
+                         "leave them out with --det (--width sets the scene width)")
+    s = generate_det_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
+                             kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
+                             workers=args.workers, progress=not args.no_progress, width=args.width)
     print(f"wrote {s['num']} detection scenes to {os.path.abspath(args.out)} in {s['seconds']:.1f}s "
           f"({s['scenes_per_s']:.1f}/s, {s['workers']} workers)")
     print(f"  train.txt {s['train']}  val.txt {s['val']}  plates {s['plates']}  '###' boxes {s['ignored_boxes']}")

@@ -3,11 +3,13 @@
 Used by the datasets, the LMDB builder, ``ppexp reset`` / ``doctor`` and ``check-labels``
 (no paddle import). Rules, as upstream's SimpleDataSet reads a file:
 
-- lines split at b'\\n' only; a trailing '\\r' is counted and stripped (upstream keeps it in
-  the label); a leading UTF-8 BOM is reported and stripped; blank lines are skipped;
-- bytes that are not UTF-8 become U+FFFD (the line numbers are kept);
+- lines split at b'\\n' only (:func:`decode_label_bytes`); a trailing '\\r' is noted and stripped
+  (upstream keeps it in the label); a leading UTF-8 BOM is noted and stripped; a line that is
+  not UTF-8 is kept as its bytes (the datasets read it with U+FFFD, check-labels reports it);
+- blank lines (nothing but whitespace, ``str.strip``) are skipped (:func:`split_lines`);
 - fields: the image is field 0 (a JSON list there takes its first path), the label field 1
-  (``whole_rest``: everything after the first delimiter, for JSON det labels);
+  (``whole_rest``: everything after the first delimiter, for JSON det labels); lines with more
+  than two fields are noted;
 - a line without the delimiter is malformed; :func:`suggest_split` tells whether it splits
   unambiguously at whitespace.
 """
@@ -15,6 +17,7 @@ import codecs
 import json
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jp2", ".pbm", ".pgm", ".ppm")
 _WS_RUN = re.compile(r"\s+")
@@ -29,14 +32,6 @@ def parse_image_field(field):
         except ValueError:
             return field
     return field
-
-
-def split_fields(text, delimiter, whole_rest=False):
-    """(image, label) of one decoded line, or None when it has no ``delimiter``."""
-    parts = text.split(delimiter, 1) if whole_rest else text.split(delimiter)
-    if len(parts) < 2:
-        return None
-    return parse_image_field(parts[0]), parts[1]
 
 
 @dataclass
@@ -65,27 +60,101 @@ class LabelFile:
         return [ln.lineno for ln in self.lines if ln.malformed]
 
 
-def parse_label_bytes(raw, delimiter="\t", whole_rest=False, path=""):
-    """:class:`LabelFile` of a label file's bytes (see the module docstring for the rules)."""
-    result = LabelFile(path, bom=raw.startswith(codecs.BOM_UTF8))
-    if result.bom:
-        raw = raw[len(codecs.BOM_UTF8):]
-    for lineno, line in enumerate(raw.split(b"\n"), 1):
-        if line.endswith(b"\r"):
-            result.crlf, line = result.crlf + 1, line[:-1]
-        if not line.strip():
+@dataclass
+class DecodedLines:
+    """A label file cut into its physical lines, before the fields (see the module docstring)."""
+    lines: list                                         # str per line, BOM and a trailing '\r' removed; None: not UTF-8
+    undecodable: dict = field(default_factory=dict)     # lineno -> that line's bytes as in the file
+    bom: bool = False
+    crlf: list = field(default_factory=list)            # linenos that ended in '\r\n'
+
+    def replaced(self, lineno):
+        """Line ``lineno`` with its undecodable bytes as U+FFFD (BOM and '\r' removed as for the others)."""
+        chunk = self.undecodable[lineno]
+        if lineno == 1 and self.bom:
+            chunk = chunk[len(codecs.BOM_UTF8):]
+        return chunk.decode("utf-8", errors="replace").removesuffix("\r")
+
+
+def decode_label_bytes(raw):
+    """:class:`DecodedLines` of a label file's bytes: upstream's split at b'\\n', BOM and CRLF noted."""
+    lines, bad = decode_lines(raw)
+    out = DecodedLines(lines, bad, bom=raw.startswith(codecs.BOM_UTF8))
+    if out.bom and lines and lines[0] is not None:
+        lines[0] = lines[0][1:]
+    if b"\r" in raw:
+        for i, ln in enumerate(lines):
+            if ln is None:
+                if bad[i + 1].endswith(b"\r"):
+                    out.crlf.append(i + 1)
+            elif ln.endswith("\r"):
+                lines[i] = ln[:-1]
+                out.crlf.append(i + 1)
+    return out
+
+
+@dataclass
+class SplitLines:
+    """The fields of decoded lines, one list per column (a million-line file stays fast)."""
+    linenos: list = field(default_factory=list)     # per sample
+    paths: list = field(default_factory=list)       # image field (a JSON list: its first path)
+    labels: list = field(default_factory=list)
+    blank: list = field(default_factory=list)       # linenos of blank (all-whitespace) lines
+    malformed: list = field(default_factory=list)   # linenos of lines without the delimiter
+    extra: dict = field(default_factory=dict)       # sample index -> all fields, when there are more than two
+
+
+def split_lines(lines, delimiter, whole_rest=False):
+    """:class:`SplitLines` of decoded ``lines`` (None, an undecodable line, is left out)."""
+    fast = _split_regular(lines, delimiter, whole_rest)
+    if fast is not None:
+        return fast
+    out = SplitLines()
+    for lineno, text in enumerate(lines, 1):
+        if text is None:
             continue
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            text = line.decode("utf-8", errors="replace")
-            result.not_utf8.append(lineno)
-        fields = split_fields(text, delimiter, whole_rest)
-        if fields is None:
-            result.lines.append(LabelLine(lineno, text, malformed=True))
-        else:
-            result.lines.append(LabelLine(lineno, text, *fields))
-    return result
+        if not text.strip():
+            out.blank.append(lineno)
+            continue
+        parts = text.split(delimiter, 1) if whole_rest else text.split(delimiter)
+        if len(parts) < 2:
+            out.malformed.append(lineno)
+            continue
+        if len(parts) > 2:
+            out.extra[len(out.paths)] = parts
+        out.linenos.append(lineno)
+        out.paths.append(parse_image_field(parts[0]))
+        out.labels.append(parts[1])
+    return out
+
+
+def _split_regular(lines, delimiter, whole_rest):
+    """The common case in a few C-speed passes: every line decodable, non-blank, with exactly one delimiter."""
+    if None in lines:
+        return None
+    parts = [ln.partition(delimiter) for ln in lines]
+    labels = list(map(itemgetter(2), parts))
+    if not all(map(itemgetter(1), parts)) or not all(map(str.strip, lines)):
+        return None
+    if not whole_rest and delimiter in "\n".join(labels):
+        return None
+    paths = list(map(itemgetter(0), parts))
+    blob = "\n".join(paths)
+    if blob.startswith("[") or "\n[" in blob:      # a JSON list image field somewhere
+        paths = list(map(parse_image_field, paths))
+    return SplitLines(range(1, len(lines) + 1), paths, labels)
+
+
+def parse_label_bytes(raw, delimiter="\t", whole_rest=False, path=""):
+    """:class:`LabelFile` of a label file's bytes; undecodable bytes become U+FFFD, the line is kept."""
+    decoded = decode_label_bytes(raw)
+    texts = [decoded.replaced(n) if t is None else t for n, t in enumerate(decoded.lines, 1)]
+    split = split_lines(texts, delimiter, whole_rest)
+    rows = [LabelLine(n, texts[n - 1], p, lab) for n, p, lab in zip(split.linenos, split.paths, split.labels)]
+    if split.malformed:
+        rows += [LabelLine(n, texts[n - 1], malformed=True) for n in split.malformed]
+        rows.sort(key=lambda ln: ln.lineno)
+    return LabelFile(path, rows, decoded.bom, len(decoded.crlf), sorted(decoded.undecodable))
 
 
 def read_label_lines(path, delimiter="\t", whole_rest=False):
@@ -97,7 +166,7 @@ def read_label_lines(path, delimiter="\t", whole_rest=False):
 def decode_lines(raw):
     """Bytes -> (lines, undecodable) with upstream's line split; undecodable: lineno -> bytes.
 
-    For readers that report line-level detail themselves (check-labels, reset's canonical form):
+    The raw material of :func:`decode_label_bytes`; reset's canonical form uses it directly:
     lines keep '\\r' and a BOM, an undecodable line is None.
     """
     try:

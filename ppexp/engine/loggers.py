@@ -29,6 +29,16 @@ def setup_logger(log_file=None, rank=0, level=logging.INFO):
     return logger
 
 
+def setup_run_logging(config, log_name="train.log"):
+    """Console + <save_model_dir>/<log_name> (None: console only) on rank 0."""
+    import paddle
+
+    from ppexp.config_defaults import save_model_dir
+
+    log_file = os.path.join(save_model_dir(config), log_name) if log_name else None
+    return setup_logger(log_file, paddle.distributed.get_rank())
+
+
 class VisualDLLogger:
     """Scalars to ``<save_model_dir>/vdl/``; a no-op when disabled or not rank 0."""
 

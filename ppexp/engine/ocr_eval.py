@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from ppexp.data.imaug.det_label_ops import IGNORE_TEXTS
+from ppexp.data.label_lines import read_label_lines
 
 
 def _iou(a, b):
@@ -25,18 +26,14 @@ def read_label_file(path, data_dir=None):
     """[(image path, [labelled boxes])] of a det label file; images relative to ``data_dir`` (default its folder)."""
     base = data_dir or os.path.dirname(os.path.abspath(path))
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            rel, sep, label = line.rstrip("\n").partition("\t")
-            try:
-                boxes = json.loads(label) if sep else None
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{n}: the label is not JSON ({err}); run `ppexp check-labels --det`")
-            if not isinstance(boxes, list):
-                raise ValueError(f"{path}:{n}: expected 'image<TAB>[{{\"transcription\", \"points\"}}, ...]'")
-            rows.append((os.path.join(base, rel), boxes))
+    for line in read_label_lines(path, "\t", whole_rest=True).lines:
+        try:
+            boxes = None if line.malformed else json.loads(line.label)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{line.lineno}: the label is not JSON ({err}); run `ppexp check-labels --det`")
+        if not isinstance(boxes, list):
+            raise ValueError(f"{path}:{line.lineno}: expected 'image<TAB>[{{\"transcription\", \"points\"}}, ...]'")
+        rows.append((os.path.join(base, line.image), boxes))
     return rows
 
 

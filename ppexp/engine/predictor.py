@@ -66,10 +66,11 @@ def list_images(path):
     if os.path.isdir(path):
         files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTS))
         if not files:
-            raise FileNotFoundError(f"no images ({', '.join(IMAGE_EXTS)}) in '{path}'")
+            raise FileNotFoundError(f"no images ({', '.join(IMAGE_EXTS)}) in '{path}'; pass an image or a folder "
+                                    "of images as --image or Global.infer_img")
         return files
     if not os.path.exists(path):
-        raise FileNotFoundError(f"image '{path}' does not exist")
+        raise FileNotFoundError(f"image '{path}' does not exist; fix --image or Global.infer_img")
     return [path]
 
 

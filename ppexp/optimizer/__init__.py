@@ -11,10 +11,10 @@ import copy
 import paddle
 
 from ppexp.optimizer import lr_schedules, optimizers  # noqa: F401  (registers the builders)
-from ppexp.optimizer.config_args import check_kwargs, to_float, to_int
-from ppexp.optimizer.optimizers import INJECTED, Decay
+from ppexp.optimizer.optimizers import Decay
 from ppexp.optimizer.param_groups import apply_param_groups
 from ppexp.optimizer.registry import LR_SCHEDULES, OPTIMIZERS
+from ppexp.utils.config_args import to_float, to_int
 
 __all__ = ["build_optimizer", "build_lr_scheduler", "build_regularizer", "build_grad_clip",
            "apply_param_groups", "OPTIMIZERS", "LR_SCHEDULES"]
@@ -27,11 +27,8 @@ def build_lr_scheduler(lr_config, epochs, step_each_epoch):
     """A per-iteration ``LRScheduler`` from ``Optimizer.lr`` (no ``name`` -> Const)."""
     if not isinstance(lr_config, dict):
         raise ValueError(f"Optimizer.lr: expected a mapping, got {lr_config!r}")
-    config = dict(lr_config)
-    name = config.setdefault("name", "Const")
-    kwargs = check_kwargs(LR_SCHEDULES.get(name), config, "Optimizer.lr",
-                          injected=("epochs", "step_each_epoch"))
-    return LR_SCHEDULES.build({"name": name, **kwargs}, epochs=to_int(epochs, "epochs"),
+    config = {"name": "Const", **lr_config}
+    return LR_SCHEDULES.build(config, where="Optimizer.lr", epochs=to_int(epochs, "epochs"),
                               step_each_epoch=to_int(step_each_epoch, "step_each_epoch"))
 
 
@@ -84,7 +81,6 @@ def build_optimizer(config, epochs, step_each_epoch, model):
     if groups:
         apply_param_groups(model, groups)
     named = [(n, p) for n, p in model.named_parameters() if not p.stop_gradient]
-    kwargs = check_kwargs(OPTIMIZERS.get(config["name"]), config, "Optimizer", injected=INJECTED)
-    optimizer = OPTIMIZERS.build({"name": config["name"], **kwargs}, learning_rate=scheduler,
+    optimizer = OPTIMIZERS.build(config, where="Optimizer", learning_rate=scheduler,
                                  named_params=named, decay=decay, grad_clip=grad_clip)
     return optimizer, scheduler

@@ -11,9 +11,6 @@ from paddle import optimizer as optim
 
 from ppexp.optimizer.registry import OPTIMIZERS
 
-INJECTED = ("learning_rate", "named_params", "decay", "grad_clip")
-
-
 class Decay(namedtuple("Decay", "kind factor")):
     """``regularizer: {name: L1|L2, factor}``; ``kind`` is 'L1' or 'L2'."""
 

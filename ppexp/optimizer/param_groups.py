@@ -1,5 +1,5 @@
 """Per-part learning-rate multipliers (``Optimizer.param_groups``)."""
-from ppexp.optimizer.config_args import check_kwargs
+from ppexp.utils.registry import checked_options
 
 WHERE = "Optimizer.param_groups"
 _BASE = "_ppexp_base_lr_mult"
@@ -52,7 +52,8 @@ def _parse(groups):
     if not isinstance(groups, (list, tuple)) or not all(isinstance(g, dict) for g in groups):
         raise ValueError(f"{WHERE}: expected a list of {{prefix, lr_mult}} mappings, "
                          f"got {groups!r}")
-    parsed = [check_kwargs(param_group, g, f"{WHERE}[{i}]") for i, g in enumerate(groups)]
+    parsed = [checked_options(param_group, g, f"{WHERE}[{i}]", "param_group", typed=True)
+              for i, g in enumerate(groups)]
     for i, g in enumerate(parsed):
         if g["lr_mult"] < 0:
             raise ValueError(f"{WHERE}[{i}].lr_mult: expected >= 0, got {g['lr_mult']}")

@@ -4,23 +4,41 @@ Upstream PaddleOCR builds parts with ``eval(name)(**config)``; ppexp keeps a
 registry per stage so an unknown name fails with the list of known ones, and
 :meth:`Registry.build` checks a part's options against its constructor's signature
 (did-you-mean; ``strict`` raises, otherwise the option is warned about and left out).
+A ``typed`` registry (optimizers, LR schedules) also converts each option to its annotation
+(utils/config_args.py: ``"1e-3"`` is a number), requires the options without a default, and
+reads a class's ``**kwargs`` as its base class's options.
 """
 import copy
 import difflib
 import inspect
 import logging
 
+from ppexp.utils.config_args import convert_options
+
 logger = logging.getLogger("ppexp")
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
-def accepted_options(builder):
-    """Option names ``builder`` (a class's ``__init__`` or a function) accepts, None when it takes ``**kwargs``."""
+def accepted_params(builder, follow_base=False):
+    """{name: inspect.Parameter} a class (its ``__init__``) or function takes by name; None when it takes
+    ``**kwargs`` (with ``follow_base`` a class's ``**kwargs`` are its base class's options instead)."""
     target = builder.__init__ if isinstance(builder, type) else builder
-    params = [p for p in inspect.signature(target).parameters.values() if p.name != "self"]
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return [p.name for p in params if p.kind in _NAMED]
+    params = {}
+    for p in inspect.signature(target).parameters.values():
+        if p.kind in _NAMED and p.name != "self":
+            params[p.name] = p
+        elif p.kind is p.VAR_KEYWORD:
+            base = accepted_params(builder.__mro__[1], True) if follow_base and isinstance(builder, type) else None
+            if base is None:
+                return None
+            params.update({k: v for k, v in base.items() if k not in params})
+    return params
+
+
+def accepted_options(builder, follow_base=False):
+    """Option names ``builder`` accepts, None when it takes ``**kwargs`` (see :func:`accepted_params`)."""
+    params = accepted_params(builder, follow_base)
+    return None if params is None else list(params)
 
 
 def unknown_option(where, key, accepted):
@@ -30,11 +48,11 @@ def unknown_option(where, key, accepted):
     return f"{where} has no option '{key}'.{hint} Accepted: {', '.join(accepted) or '(none)'}"
 
 
-def check_options(builder, options, where, strict=True, injected=()):
+def check_options(builder, options, where, strict=True, injected=(), follow_base=False):
     """``options`` a builder accepts; an unknown one raises ValueError (``strict``) or is warned about and dropped.
 
     ``injected``: names code passes itself (not accepted from the config)."""
-    accepted = accepted_options(builder)
+    accepted = accepted_options(builder, follow_base)
     if accepted is None:
         return dict(options)
     accepted = [name for name in accepted if name not in injected]
@@ -49,11 +67,22 @@ def check_options(builder, options, where, strict=True, injected=()):
     return out
 
 
+def checked_options(builder, options, section, name, strict=True, injected=(), typed=False):
+    """:func:`check_options` for ``builder`` (called ``name`` in ``section``); ``typed``: the class's
+    ``**kwargs`` are its base's options, and the options are converted to their annotations."""
+    options = check_options(builder, options, f"{section}: {name}", strict, injected, follow_base=typed)
+    params = accepted_params(builder, follow_base=True) if typed else None
+    if params is None:
+        return options
+    return convert_options({k: p for k, p in params.items() if k not in injected}, options, section, name)
+
+
 class Registry:
     """Maps config ``name`` values to classes (or factory functions) for one stage."""
 
-    def __init__(self, stage):
+    def __init__(self, stage, typed=False):
         self.stage = stage
+        self.typed = typed      # convert options to their annotations (see the module docstring)
         self._items = {}
 
     def register(self, name=None, aliases=()):
@@ -99,6 +128,6 @@ class Registry:
             if where is None:
                 raise
             raise KeyError(f"{where}.name: {err.args[0]}") from None
-        kwargs = check_options(cls, kwargs, f"{section}: {name}", strict, injected=extra)
+        kwargs = checked_options(cls, kwargs, section, name, strict, injected=extra, typed=self.typed)
         kwargs.update(extra)
         return cls(**kwargs)

@@ -17,6 +17,11 @@ import numpy as np
 
 from ppexp.data.imaug.operators import DecodeImage, KeepKeys, NormalizeImage
 from ppexp.data.imaug.registry import declares
+from ppexp.errors import UserError
+
+class PreviewError(UserError, ValueError):
+    """No grid could be made or written (exit code 1)."""
+
 
 FONT_CANDIDATES = [
     "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
@@ -209,13 +214,18 @@ def aug_preview(config, out, n=32, mode="Train", seed=0, cols=4, tile_w=240, ima
     dataset = build_dataset(config, mode, seed=seed, charset=charset)
     tiles, rejected = collect_tiles(dataset, n, seed)
     if not tiles:
-        raise ValueError(f"{mode}: no sample made it through the transforms ({dict(rejected)})")
+        raise PreviewError(f"{mode}: no sample made it through the transforms ({dict(rejected)}); run "
+                           f"`ppexp check-labels -c CONFIG` and check {mode}.dataset.transforms")
     top, rest = ops_summary(dataset.ops)
     title = f"{config_name} {mode}, seed {seed}: top = {top}" + (f"; below = {rest} (de-normalised)" if rest else "")
     grid, font = render_grid(tiles, cols, tile_w, image_h, title.strip(), font_path)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    if not cv2.imwrite(out, grid, [cv2.IMWRITE_PNG_COMPRESSION, 9] if out.lower().endswith(".png") else []):
-        raise ValueError(f"could not write '{out}' (use a .png or .jpg name)")
+    try:
+        written = cv2.imwrite(out, grid, [cv2.IMWRITE_PNG_COMPRESSION, 9] if out.lower().endswith(".png") else [])
+    except cv2.error:       # no writer for the file name's extension
+        written = False
+    if not written:
+        raise PreviewError(f"--out: could not write '{out}'; give a .png or .jpg file name")
     return {"out": out, "width": grid.shape[1], "height": grid.shape[0], "tiles": len(tiles),
             "samples": len(dataset), "rejected": dict(rejected), "top": top, "rest": rest, "font": font,
             "bytes": os.path.getsize(out)}

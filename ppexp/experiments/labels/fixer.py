@@ -17,7 +17,7 @@ from ppexp.experiments.labels.checker import check_parsed
 from ppexp.experiments.labels.findings import ERROR, Report
 from ppexp.experiments.labels.image_checks import check_images
 from ppexp.experiments.labels.label_checks import FULLWIDTH_ALNUM, _in
-from ppexp.data.label_lines import decode_lines, suggest_split
+from ppexp.data.label_lines import decode_label_bytes, suggest_split
 from ppexp.experiments.labels.reader import _guess_legacy, read_label_file
 
 
@@ -42,17 +42,16 @@ def legacy_codec(bad):
 def _clean_file(src, charset, drops):
     """[(orig_line, path, label)] for one label file; drops get (file, line, reason, text)."""
     with open(src.file, "rb") as f:
-        lines, bad = decode_lines(f.read())
+        decoded = decode_label_bytes(f.read())      # BOM and one trailing '\r' per line removed
+    bad = decoded.undecodable
     legacy = legacy_codec(bad)
     out, seen = [], {}
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(decoded.lines, 1):
         if line is None:
             if not legacy:
                 drops.append((src.file, n, "undecodable_bytes: not valid UTF-8", repr(bad[n][:80])))
                 continue
             line = bad[n].decode(legacy)
-        if n == 1:
-            line = line.lstrip("\ufeff")
         line = line.rstrip("\r")
         if not line.strip():
             drops.append((src.file, n, "blank_line", line))

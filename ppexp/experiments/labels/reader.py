@@ -2,18 +2,18 @@
 
 Upstream: ``f.readlines()`` on bytes (split at b'\\n' only), ``line.decode('utf-8')``,
 ``line.strip('\\n').split(delimiter)``, image path = field 0, label = field 1.
-The parse below keeps exactly that view and records, per physical line, why it
-differs from what the user meant (BOM, CRLF, undecodable bytes, blank lines,
-missing delimiter, extra columns, whitespace around the path).
+The lines are read by ppexp.data.label_lines (the reader the datasets use); this
+module records, per physical line, why upstream's view differs from what the user
+meant (BOM, CRLF, undecodable bytes, blank lines, missing delimiter, extra columns,
+whitespace around the path).
 """
 import codecs
 import os
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 
-from ppexp.data.label_lines import decode_lines, suggest_split
+from ppexp.data.label_lines import decode_label_bytes, split_lines, suggest_split
 
 # every code point for which str.isspace() is true
 WHITESPACE = np.array([0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
@@ -97,71 +97,37 @@ def read_label_file(source, report, raw=None):
         report.add_many("undecodable_bytes", name, range(1, n + 1),
                         "file is UTF-16 (Windows 'Unicode'); upstream reads UTF-8: every line fails")
         return pf
-    lines, bad = decode_lines(raw)
+    decoded = decode_label_bytes(raw)
+    lines = decoded.lines
     pf.n_lines = len(lines)
-    if raw.startswith(codecs.BOM_UTF8) and lines and lines[0] is not None:
-        lines[0] = lines[0][1:]
-        report.add("bom", "file starts with a UTF-8 BOM: upstream looks for image '\\ufeff" + lines[0].split(
-            source.delimiter)[0] + "'", file=name, line=1, text=lines[0])
-    for lineno, chunk in bad.items():
+    if decoded.bom and lines and lines[0] is not None:
+        first = lines[0] + ("\r" if decoded.crlf[:1] == [1] else "")    # as upstream sees it
+        report.add("bom", "file starts with a UTF-8 BOM: upstream looks for image '\\ufeff" + first.split(
+            source.delimiter)[0] + "'", file=name, line=1, text=first)
+    for lineno, chunk in decoded.undecodable.items():
         enc, _ = _guess_legacy(chunk)
         hint = f"; the bytes decode as {enc}" if enc and enc != "latin-1" else ""
         report.add("undecodable_bytes", f"not valid UTF-8{hint}", file=name, line=lineno,
                    text=chunk[:200].decode("utf-8", "backslashreplace"))
-    _split_lines(pf, lines, source, report, has_cr=b"\r" in raw)
+    if b"\r" in raw:
+        report.add_many("crlf", name, [n for n in decoded.crlf if lines[n - 1] is not None],
+                        "CRLF line end: upstream keeps '\\r' at the end of the label")
+    _take_samples(pf, split_lines(lines, source.delimiter), decoded, source, report)
     return pf
 
 
-def _split_lines(pf, lines, source, report, has_cr=True):
-    delim, name = source.delimiter, source.file
-    cr_lines = set()
-    if has_cr:
-        for i, ln in enumerate(lines):
-            if ln is not None and ln.endswith("\r"):
-                lines[i] = ln[:-1]
-                cr_lines.add(i)
-        report.add_many("crlf", name, sorted(i + 1 for i in cr_lines),
-                        "CRLF line end: upstream keeps '\\r' at the end of the label")
-    if None not in lines:
-        parts = [ln.partition(delim) for ln in lines]
-        paths = list(map(itemgetter(0), parts))
-        labels = list(map(itemgetter(2), parts))
-        blob = "\n".join(labels)
-        if all(map(itemgetter(1), parts)) and "" not in paths and delim not in blob:
-            pf.linenos, pf.paths, pf.labels = range(1, len(lines) + 1), paths, labels
-            pf._label_blob = blob
-            pf.cr = cr_lines
-            pf.n_samples = len(lines)
-            _check_paths(pf, report)
-            return
-    _split_irregular(pf, lines, cr_lines, source, report)
-
-
-def _split_irregular(pf, lines, cr_lines, source, report):
-    """Line by line, for files with malformed lines."""
-    delim = source.delimiter
-    blank = []
-    linenos, paths, labels, cr = pf.linenos, pf.paths, pf.labels, pf.cr
-    for i, ln in enumerate(lines):
-        if ln is None:
-            continue
-        p = ln.split(delim)
-        if len(p) != 2 or not p[0]:
-            if not ln.strip():
-                blank.append(i + 1)
-                continue
-            if len(p) < 2:
-                _missing_delimiter(pf, i + 1, ln, source, report)
-                continue
-            if len(p) > 2:
-                _extra_columns(i + 1, p, source, report)
-        if i in cr_lines and len(p) == 2:
-            cr.add(len(labels))
-        linenos.append(i + 1)
-        paths.append(p[0])
-        labels.append(p[1])
-    report.add_many("blank_line", source.file, blank, "blank line")
-    pf.n_samples = len(lines) - len(blank)
+def _take_samples(pf, split, decoded, source, report):
+    """Fill ``pf`` from the reader's columns; report blank lines, missing delimiters, extra columns."""
+    pf.linenos, pf.paths, pf.labels = split.linenos, split.paths, split.labels
+    pf.n_samples = len(decoded.lines) - len(split.blank)
+    for lineno in split.malformed:
+        _missing_delimiter(pf, lineno, decoded.lines[lineno - 1], source, report)
+    for i, parts in split.extra.items():
+        _extra_columns(split.linenos[i], parts, source, report)
+    report.add_many("blank_line", source.file, split.blank, "blank line")
+    if decoded.crlf:    # a label lost a trailing '\r' when it is the line's last field
+        crlf = set(decoded.crlf)
+        pf.cr = {i for i, n in enumerate(split.linenos) if n in crlf and i not in split.extra}
     _check_paths(pf, report)
 
 

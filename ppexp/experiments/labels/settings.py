@@ -9,9 +9,10 @@ from ppexp.utils.character import CharacterDict
 
 LIST_DATASETS = ("SimpleDataSet", "MultiScaleDataSet")
 LMDB_DATASETS = ("LMDBDataSet",)
-# Width reduction of the recognition backbones: CTC time steps T = image width // stride.
-BACKBONE_STRIDES = {"MobileNetV3": 4, "ResNet": 4, "ResNetVd": 4, "ResNet_vd": 4, "SVTRNet": 4,
-                    "MobileNetV1Enhance": 8, "PPLCNetV3": 8}
+# Width reduction of the recognition backbone: CTC time steps T = image width // stride. The rec
+# backbones ppexp builds declare it (``width_stride(**options)``); these are upstream's that ppexp
+# does not build, so that check-labels still reads their configs right. Any other: DEFAULT_STRIDE.
+UPSTREAM_ONLY_STRIDES = {"ResNet_vd": 4, "SVTRNet": 4, "MobileNetV1Enhance": 8, "PPLCNetV3": 8}
 DEFAULT_STRIDE = 4
 
 
@@ -123,24 +124,49 @@ def settings_from_config(path, overrides=None, **cli):
         sources += _sources_from_split(config, split, path)
     if not sources:
         raise UsageError(f"{path}: neither Train.dataset nor Eval.dataset is configured")
-    backbone = ((config.get("Architecture") or {}).get("Backbone") or {}).get("name")
+    backbone_cfg = (config.get("Architecture") or {}).get("Backbone") or {}
+    backbone = backbone_cfg.get("name")
     det = any(_has_op(config, split, "DetLabelEncode") for split in ("Train", "Eval"))
     settings = CheckSettings(
         sources=sources,
         dict_path=glob.get("character_dict_path") or None,
         use_space_char=bool(glob.get("use_space_char", False)),
         max_text_length=int(glob.get("max_text_length", 25)),
-        stride=BACKBONE_STRIDES.get(backbone, DEFAULT_STRIDE),
+        stride=DEFAULT_STRIDE,
         rows=int(((config.get("Architecture") or {}).get("Neck") or {}).get("rows", 1) or 1),
         config_path=path,
         backbone=backbone,
         det=det,
         notes=list(warnings),
     )
-    if backbone and backbone not in BACKBONE_STRIDES and cli.get("stride") is None and not det:
-        settings.notes.append(f"backbone '{backbone}' has no known width stride; assuming {DEFAULT_STRIDE} "
-                              "(pass --stride or --time-steps)")
+    if backbone and not det:
+        stride = backbone_width_stride(backbone_cfg)
+        settings.stride = stride or DEFAULT_STRIDE
+        if stride is None and cli.get("stride") is None:
+            settings.notes.append(f"backbone '{backbone}' has no known width stride; assuming {DEFAULT_STRIDE} "
+                                  "(pass --stride or --time-steps)")
     return apply_cli(settings, **cli)
+
+
+def backbone_width_stride(backbone_cfg):
+    """Width stride of a config's ``Architecture.Backbone`` (rec), or None when it is not known.
+
+    A rec backbone ppexp builds declares it from its options as ``width_stride(**options)``
+    (None when it declares none or rejects the options);
+    upstream-only ones come from UPSTREAM_ONLY_STRIDES.
+    """
+    import ppexp.modeling.backbones  # noqa: F401  (registers the rec backbones; imports paddle)
+    from ppexp.modeling.registry import BACKBONES
+
+    name = backbone_cfg.get("name")
+    if name in BACKBONES:
+        declared = getattr(BACKBONES.get(name), "width_stride", None)
+        options = {k: v for k, v in backbone_cfg.items() if k != "name"}
+        try:
+            return int(declared(**options)) if declared else None
+        except (TypeError, ValueError):
+            return None
+    return UPSTREAM_ONLY_STRIDES.get(name)
 
 
 def apply_cli(settings, label_files=None, eval_label_files=None, data_dir=None, delimiter=None,

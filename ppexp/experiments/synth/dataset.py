@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ppexp.errors import UsageError
 from ppexp.experiments.synth import fonts
 from ppexp.experiments.synth.charsets import PLATE_DICT_PATH
 from ppexp.experiments.synth.kinds import sample_spec
@@ -73,21 +74,21 @@ def _clean_arg(clean):
     if isinstance(clean, bool) or float(clean) in (0.0, 1.0):
         return bool(clean)
     if not 0.0 < float(clean) < 1.0:
-        raise ValueError(f"clean must be True/False or a share in [0, 1] (got {clean})")
+        raise UsageError(f"clean must be True/False or a share in [0, 1] (--clean-ratio; got {clean})")
     return float(clean)
 
 
 def _check_args(num, seed, val_fraction, two_line_ratio, height, width):
     if int(num) < 1:
-        raise ValueError(f"num must be >= 1 (got {num})")
+        raise UsageError(f"num (--num) must be >= 1 (got {num})")
     if int(seed) < 0:
-        raise ValueError(f"seed must be >= 0 (got {seed})")
+        raise UsageError(f"seed (--seed) must be >= 0 (got {seed})")
     if not 0.0 <= float(val_fraction) < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1) (got {val_fraction})")
+        raise UsageError(f"val_fraction (--val-fraction) must be in [0, 1) (got {val_fraction})")
     if not 0.0 <= float(two_line_ratio) <= 1.0:
-        raise ValueError(f"two_line_ratio must be in [0, 1] (got {two_line_ratio})")
+        raise UsageError(f"two_line_ratio (--two-line-ratio) must be in [0, 1] (got {two_line_ratio})")
     if int(height) < 16 or (width is not None and int(width) < 16):
-        raise ValueError(f"height / width must be >= 16 pixels (got {height} / {width})")
+        raise UsageError(f"height / width (--height / --width) must be >= 16 pixels (got {height} / {width})")
 
 
 def _run(tasks, workers, total, progress, render=_render_chunk, unit="plate"):

@@ -13,6 +13,7 @@ import time
 import cv2
 import numpy as np
 
+from ppexp.errors import UsageError
 from ppexp.experiments.synth import fonts
 from ppexp.experiments.synth.dataset import _check_args, _run, split_and_write, write_meta
 from ppexp.experiments.synth.det_scene import IGNORE, render_scene
@@ -56,7 +57,7 @@ def _render_det_chunk(task):
 def _check_det_args(num, seed, val_fraction, two_line_ratio, width):
     _check_args(num, seed, val_fraction, two_line_ratio, DEFAULT_HEIGHT, None)   # the crop height is not used
     if width is not None and not 256 <= int(width) <= 4096:
-        raise ValueError(f"--width for --det scenes must be 256..4096 pixels (got {width}); "
+        raise UsageError(f"--width for --det scenes must be 256..4096 pixels (got {width}); "
                          "leave it out for the default 384-640")
 
 

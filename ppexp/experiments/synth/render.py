@@ -2,6 +2,7 @@
 import cv2
 import numpy as np
 
+from ppexp.errors import UsageError
 from ppexp.experiments.synth import fonts
 from ppexp.experiments.synth.kinds import (
     KIND_NAMES, ONE_LINE_WEIGHTS, TWO_LINE_WEIGHTS, sample_spec, supports,
@@ -20,7 +21,7 @@ def check_kinds(kinds):
     kinds = tuple(kinds) if kinds else KIND_NAMES
     bad = [k for k in kinds if k not in KIND_NAMES]
     if bad:
-        raise ValueError(f"unknown plate kind(s) {bad}; known kinds: {', '.join(KIND_NAMES)}")
+        raise UsageError(f"unknown plate kind(s) {bad} (--kinds); known kinds: {', '.join(KIND_NAMES)}")
     return kinds
 
 

@@ -18,7 +18,7 @@ import traceback
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="ppexp-trial")
     parser.add_argument("-c", "--config", required=True)
-    parser.add_argument("-o", "--opt", action="append", nargs="+", default=[])
+    parser.add_argument("-o", "--opt", action="extend", nargs="+", default=[])
     parser.add_argument("--storage", required=True)
     parser.add_argument("--study", required=True)
     parser.add_argument("--trial-id", type=int, required=True)
@@ -96,22 +96,11 @@ def main(argv=None):
 
 
 def _run(args):
-    from ppexp.commands.common import flat_overrides, select_device, setup_run_logging
-    from ppexp.commands.train import gpu_requested
     from ppexp.config import get_config
+    from ppexp.engine.runtime import start_training_process
 
-    config, _ = get_config(args.config, flat_overrides(args.opt))
-    g = config["Global"]
-    if not gpu_requested(g):
-        from ppexp.engine.cpu_setup import ensure_cpu_runtime
-
-        batch = ((config.get("Train") or {}).get("loader") or {}).get("batch_size_per_card")
-        ensure_cpu_runtime(g.get("cpu_threads"), g.get("data_parallel", "auto"), batch_size=batch)
-    from ppexp.engine.runtime import prepare_runtime
-
-    info = prepare_runtime()
-    setup_run_logging(config)
-    select_device(config)
+    config, _ = get_config(args.config, args.opt)
+    info = start_training_process(config)
     from ppexp.engine.trainer import train
 
     metric = args.metric or (config.get("Metric") or {}).get("main_indicator", "acc")

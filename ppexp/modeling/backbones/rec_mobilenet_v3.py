@@ -123,10 +123,12 @@ def _resolve_stride(spec, strides):
     return (value, 1) if spec[0] == "H" else value
 
 
-def _check_strides(name, strides, default):
-    strides = default if strides is None else strides
+def _check_strides(model_name, large_stride, small_stride):
+    """The four block strides of ``model_name``: its ``<model_name>_stride`` option or the default."""
+    strides = large_stride if model_name == "large" else small_stride
+    strides = ([1, 2, 2, 2] if model_name == "large" else [2, 2, 2, 2]) if strides is None else strides
     if not isinstance(strides, (list, tuple)) or len(strides) != 4:
-        raise ValueError(f"MobileNetV3: {name} must be a list of 4 ints, got {strides!r}")
+        raise ValueError(f"MobileNetV3: {model_name}_stride must be a list of 4 ints, got {strides!r}")
     return list(strides)
 
 
@@ -142,10 +144,8 @@ class MobileNetV3(nn.Layer):
                 f"MobileNetV3: model_name must be 'small' or 'large', got {model_name!r}")
         if scale not in SUPPORTED_SCALES:
             raise ValueError(f"MobileNetV3: scale must be one of {SUPPORTED_SCALES}, got {scale!r}")
-        if model_name == "large":
-            cfg, strides = LARGE_CFG, _check_strides("large_stride", large_stride, [1, 2, 2, 2])
-        else:
-            cfg, strides = SMALL_CFG, _check_strides("small_stride", small_stride, [2, 2, 2, 2])
+        cfg = LARGE_CFG if model_name == "large" else SMALL_CFG
+        strides = _check_strides(model_name, large_stride, small_stride)
         self.disable_se = disable_se
         channels = make_divisible(16 * scale)
         self.conv1 = ConvBNLayer(in_channels, channels, 3, stride=2, padding=1, act="hardswish")
@@ -160,6 +160,16 @@ class MobileNetV3(nn.Layer):
         self.out_channels = make_divisible(scale * LAST_CHANNELS[model_name])
         self.conv2 = ConvBNLayer(channels, self.out_channels, 1, act="hardswish")
         self.pool = nn.MaxPool2D(kernel_size=2, stride=2, padding=0)
+
+    @staticmethod
+    def width_stride(model_name="small", large_stride=None, small_stride=None, **_):
+        """Image width / feature width (CTC time steps T = W // this) for these constructor options.
+
+        conv1 (2) and the final pool (2) halve the width; of the blocks only ``large``'s first
+        ("S0", square) stride reaches the width, the "H" strides reduce the height alone.
+        """
+        strides = _check_strides(model_name, large_stride, small_stride)
+        return 4 * int(strides[0]) if model_name == "large" else 4
 
     def forward(self, x):
         return self.pool(self.conv2(self.blocks(self.conv1(x))))

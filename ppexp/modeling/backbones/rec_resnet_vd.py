@@ -146,6 +146,11 @@ class ResNet(nn.Layer):
         self.out_channels = channels
         self.out_pool = nn.MaxPool2D(kernel_size=2, stride=2, padding=0)
 
+    @staticmethod
+    def width_stride(**_):
+        """Image width / feature width: pool2d_max (2) and out_pool (2); the blocks stride (2, 1), height only."""
+        return 4
+
     def forward(self, x):
         x = self.pool2d_max(self.conv1_3(self.conv1_2(self.conv1_1(x))))
         for block in self.block_list:

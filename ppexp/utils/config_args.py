@@ -1,14 +1,11 @@
-"""Check and coerce config keyword arguments against a builder's signature.
+"""Type conversion of config options by a builder's annotations (Registry.build of a typed registry).
 
-YAML reads ``1e-3`` as a string, so numbers given as strings are accepted;
-anything else that is not a number raises ValueError naming the config key.
+PaddleOCR's configs give numbers as YAML reads them: ``1e-3`` is a string to PyYAML, so numbers
+given as strings are accepted; anything else that is not a number raises ValueError naming the
+config key. Unannotated options pass as they are.
 """
-import difflib
-import inspect
 import math
 import typing
-
-_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 def to_float(value, key):
@@ -53,39 +50,20 @@ def coerce(value, kind, key):
     return value
 
 
-def accepted_params(builder):
-    """Named parameters of a function or class; a class's ``**kwargs`` adds its base's."""
-    params = {}
-    for p in inspect.signature(builder).parameters.values():
-        if p.kind in _KINDS:
-            params[p.name] = p
-        elif p.kind == p.VAR_KEYWORD and isinstance(builder, type):
-            params.update(accepted_params(builder.__mro__[1]))
-    return params
+def convert_options(params, options, section, name):
+    """``options`` converted to the annotations of ``params`` ({name: inspect.Parameter}).
 
-
-def check_kwargs(builder, config, where, injected=()):
-    """Validated, coerced copy of ``config`` (without ``name``) for ``builder``.
-
-    ``injected`` names are supplied by code, not by the config.
+    A None option stays None where the default is None; a parameter without a default that the
+    options leave out raises ValueError (``<section>.<key>: required for <name>``).
     """
-    name = config.get("name", getattr(builder, "__name__", "?"))
-    params = {k: p for k, p in accepted_params(builder).items() if k not in injected}
     out = {}
-    for key, value in config.items():
-        if key == "name":
-            continue
-        if key not in params:
-            close = difflib.get_close_matches(key, list(params), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ValueError(f"{where}.{key}: unknown key for {name}.{hint} "
-                             f"Accepted keys: {', '.join(params) or '(none)'}")
+    for key, value in options.items():
         param = params[key]
         if value is None and param.default is None:
             out[key] = None
         else:
-            out[key] = coerce(value, param.annotation, f"{where}.{key}")
+            out[key] = coerce(value, param.annotation, f"{section}.{key}")
     for key, param in params.items():
         if param.default is param.empty and key not in out:
-            raise ValueError(f"{where}.{key}: required for {name}")
+            raise ValueError(f"{section}.{key}: required for {name}")
     return out
