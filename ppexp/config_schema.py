@@ -54,7 +54,7 @@ DATASET = {
     "dataset.name": "str", "dataset.data_dir": "str|list", "dataset.label_file_list": "list|str",
     "dataset.ratio_list": "list|number", "dataset.delimiter": "str", "dataset.transforms": "list",
     "dataset.shuffle": "bool", "dataset.seed": "int", "dataset.ext_op_transform_idx": "int",
-    "dataset.ds_width": "bool", "dataset.max_sample_retries": "int",
+    "dataset.ds_width": "bool", "dataset.max_sample_retries": "int", "dataset.resolution_schedule": "list",
     "sampler": "dict",
 }
 

@@ -54,3 +54,14 @@ TUNE_SPACE = """\
 Optimizer.lr.learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
 Architecture.Neck.hidden_size: {type: categorical, choices: [32, 48]}
 """
+
+
+class StopAt:
+    """Trainer callback: interrupt (as SIGINT would: save ``latest`` with the position) after ``step``."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def __call__(self, trainer, step):
+        if step == self.step:
+            trainer._interrupted = True

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from det_helpers import tiny_det_overrides
 from ppexp import cli
 from ppexp.experiments.synth.det_dataset import generate_det_dataset
 from ppexp.experiments.synth.det_scene import IGNORE, PLATE_WIDTH, render_scene
@@ -76,18 +77,6 @@ def test_cli_det_flag_and_refused_options(tmp_path, capsys):
     assert err.startswith("ppexp synth-plates: error: --clean, --clean-ratio and --height apply to plate crops")
     assert cli.main(["synth-plates", "--det", "--width", "100", "--out", str(tmp_path), "--num", "2"]) == 2
     assert "--width for --det scenes must be 256..4096 pixels (got 100)" in capsys.readouterr().err
-
-
-def tiny_det_overrides(root, out_dir, crop=96, side=160):
-    """-o overrides: configs/det/det_plates_demo.yml shrunk to a seconds-long run on ``root``."""
-    return [f"Global.save_model_dir={out_dir}", "Global.epoch_num=1", "Global.eval_batch_step=[0,2]",
-            "Global.print_batch_step=1", "Architecture.Backbone.model_name=small", "Architecture.Backbone.scale=0.35",
-            "Architecture.Neck.out_channels=16", f"Train.dataset.data_dir={root}",
-            f"Train.dataset.label_file_list=[{root}/train.txt]", f"Eval.dataset.data_dir={root}",
-            f"Eval.dataset.label_file_list=[{root}/val.txt]", "Train.loader.num_workers=0",
-            "Eval.loader.num_workers=0", "Train.loader.batch_size_per_card=3",
-            f"Train.dataset.transforms.3.EastRandomCropData.size=[{crop},{crop}]",
-            f"Eval.dataset.transforms.2.DetResizeForTest.limit_side_len={side}"]
 
 
 def test_one_epoch_train_evaluates_hmean(det_set, tmp_path):

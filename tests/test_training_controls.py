@@ -6,7 +6,7 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import data_overrides, make_toy_set
+from helpers import StopAt, data_overrides, make_toy_set
 from ppexp.config import get_config
 from ppexp.engine.controls import NonFiniteLoss
 from ppexp.engine.trainer import Trainer
@@ -38,21 +38,12 @@ def _losses(out):
     return series
 
 
-class _StopAt:
-    def __init__(self, step):
-        self.step = step
-
-    def __call__(self, trainer, step):
-        if step == self.step:
-            trainer._interrupted = True
-
-
 @pytest.mark.slow
 def test_interrupted_and_resumed_equals_uninterrupted(toy, tmp_path):
     full = str(tmp_path / "full")
     Trainer(_config(toy, full)).fit()
     part = str(tmp_path / "part")
-    Trainer(_config(toy, part), callbacks=[_StopAt(4)]).fit()  # 6 steps/epoch: stop mid epoch 1
+    Trainer(_config(toy, part), callbacks=[StopAt(4)]).fit()  # 6 steps/epoch: stop mid epoch 1
     with open(os.path.join(part, "latest.states"), "rb") as f:
         assert pickle.load(f)["position"] == {"epoch": 1, "step_in_epoch": 4}
     resumed = str(tmp_path / "resumed")

@@ -2,12 +2,14 @@
 
 ``--model_dir DIR``: metrics of an exported model instead, reading the Eval set the way PaddleOCR 3's
 TextRecognition reads images (inference.yml's steps, the inference width rule): the accuracy the
-deployed model gets.
+deployed model gets. With a det config and a det export: hmean / precision / recall of the export, each
+image resized by inference.yml's DetResizeForTest and post-processed with its DBPostProcess settings.
 """
 import json
 
 from ppexp.commands.common import add_config_args, load_run_config
 from ppexp.engine.loggers import setup_run_logging
+from ppexp.errors import UsageError
 
 
 def add_parser(subparsers):
@@ -45,9 +47,12 @@ def run(args):
     from ppexp.engine.builder import is_det
 
     if args.model_dir and is_det(config):
-        raise SystemExit("ppexp eval: --model_dir evaluates exported recognition models; for a det model "
-                         "evaluate its checkpoint (-o Global.checkpoints=...)")
-    if args.model_dir:
+        if args.errors or args.groups:
+            raise UsageError("ppexp eval: --errors/--groups report recognition errors; a det model gives "
+                             "hmean, precision and recall")
+        model, post_process, metric, config, path = _exported_det(config, args.model_dir)
+        loss = None
+    elif args.model_dir:
         model, post_process, metric, config, path = _exported(config, args.model_dir)
         loss = None
     else:
@@ -106,3 +111,16 @@ def _exported(config, model_dir):
     metric = build_components(config).metric
     post_process = build_post_process({"name": "CTCLabelDecode"}, {}, charset=charset)
     return model, post_process, metric, eval_config_for_exported(config, model_dir), f"exported model {model_dir}"
+
+
+def _exported_det(config, model_dir):
+    """(model, post_process, metric, Eval config, description) for ``--model_dir`` on a det export."""
+    from ppexp.engine.builder import build_components
+    from ppexp.engine.det_predictor import det_eval_config_for_exported, is_det_export, load_exported_det
+
+    if not is_det_export(model_dir):
+        raise UsageError(f"{model_dir}: not an exported det model (its inference.yml PostProcess is not "
+                         "DBPostProcess); evaluate it with the recognition config it was exported from")
+    model, _, post_process = load_exported_det(model_dir)
+    metric = build_components(config).metric
+    return model, post_process, metric, det_eval_config_for_exported(config, model_dir), f"exported model {model_dir}"

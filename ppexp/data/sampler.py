@@ -4,10 +4,23 @@ Each epoch's permutation comes from ``default_rng([seed, epoch])``; under data
 parallelism each rank takes every world_size-th index of the (padded)
 permutation, like paddle's DistributedBatchSampler. ``skip_batches`` makes the
 next iteration start later in the epoch without loading the skipped samples.
+Indices are :class:`EpochIndex` ints carrying the epoch (the dataset's resolution schedule reads it).
 """
 import math
 
 import numpy as np
+
+
+class EpochIndex(int):
+    """A sample index that carries the epoch it is drawn for (pickles to DataLoader workers)."""
+
+    def __new__(cls, value, epoch):
+        obj = super().__new__(cls, value)
+        obj.epoch = int(epoch)
+        return obj
+
+    def __reduce__(self):
+        return EpochIndex, (int(self), self.epoch)
 
 
 class ResumableBatchSampler:
@@ -52,7 +65,7 @@ class ResumableBatchSampler:
         skip, self._skip = self._skip, 0
         for b in range(skip, n_batches):
             batch = order[b * self.batch_size:(b + 1) * self.batch_size]
-            yield [int(i) for i in batch]
+            yield [EpochIndex(i, self.epoch) for i in batch]
 
     def __len__(self):
         if self.pad:

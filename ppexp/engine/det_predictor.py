@@ -4,6 +4,7 @@ Exported models are read the way PaddleOCR 3's TextDetection reads them: inferen
 DecodeImage / DetResizeForTest (PaddleX's resize rule, det_export.read_det_resize) / NormalizeImage /
 ToCHWImage, then DBPostProcess with its PostProcess keys. One image per forward pass (sizes differ).
 """
+import copy
 import json
 import os
 
@@ -25,8 +26,8 @@ def det_infer_ops(config):
     return create_operators(ops_cfg + [IMAGE_KEYS], dict(config["Global"]), "inference transforms")
 
 
-def exported_det_ops(infer_cfg, path="inference.yml"):
-    """Transforms of an exported det model's inference.yml, as PaddleX applies them."""
+def exported_det_op_configs(infer_cfg, path="inference.yml"):
+    """inference.yml's image steps (``- Name: {params}`` items, no label op / KeepKeys) as PaddleX applies them."""
     model_name = (infer_cfg.get("Global") or {}).get("model_name")
     ops_cfg = []
     for item in (infer_cfg.get("PreProcess") or {}).get("transform_ops") or []:
@@ -37,7 +38,27 @@ def exported_det_ops(infer_cfg, path="inference.yml"):
             ops_cfg.append({name: params})
     if not any("DetResizeForTest" in op for op in ops_cfg):
         raise ValueError(f"{path}: PreProcess.transform_ops has no DetResizeForTest; re-export the det model")
-    return create_operators(ops_cfg + [IMAGE_KEYS], {}, f"{path} PreProcess")
+    return ops_cfg
+
+
+def exported_det_ops(infer_cfg, path="inference.yml"):
+    """Transforms of an exported det model's inference.yml, as PaddleX applies them."""
+    return create_operators(exported_det_op_configs(infer_cfg, path) + [IMAGE_KEYS], {}, f"{path} PreProcess")
+
+
+def det_eval_config_for_exported(config, model_dir):
+    """``config`` with the Eval set read as the exported det model sees it: inference.yml's decode, the
+    config's DetLabelEncode, inference.yml's resize / normalise / layout; one image per batch (as PaddleX)."""
+    config = copy.deepcopy(config)
+    infer_ops = exported_det_op_configs(read_infer_config(model_dir), os.path.join(model_dir, "inference.yml"))
+    dataset = config["Eval"]["dataset"]
+    labels = [op for op in dataset["transforms"] if next(iter(op)) == "DetLabelEncode"] or [{"DetLabelEncode": None}]
+    decode = [op for op in infer_ops if "DecodeImage" in op]
+    rest = [op for op in infer_ops if "DecodeImage" not in op]
+    keep = {"KeepKeys": {"keep_keys": ["image", "shape", "polys", "ignore_tags"]}}
+    dataset["transforms"] = decode + labels + rest + [keep]
+    config["Eval"].setdefault("loader", {})["batch_size_per_card"] = 1
+    return config
 
 
 def is_det_export(model_dir):

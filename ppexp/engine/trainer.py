@@ -150,6 +150,7 @@ class Trainer:
             epoch, skip = self.resume_position()
             while epoch <= self.epochs:
                 self.train_loader.batch_sampler.set_epoch(epoch, skip)
+                self.log_resolution(epoch)
                 stop = self.train_epoch(epoch, stats, first_idx=skip)
                 if self._interrupted:
                     self.save_interrupted(epoch)
@@ -159,6 +160,19 @@ class Trainer:
                 if stop:
                     break
                 epoch, skip = epoch + 1, 0
+
+    def log_resolution(self, epoch):
+        """Train.dataset.resolution_schedule: say (log + VisualDL TRAIN/crop_size) when the crop size changes.
+        The dataset applies it itself, from the epoch each sample index carries."""
+        schedule = getattr(self.train_set, "resolution", None)
+        if schedule is None:
+            return
+        size = schedule.size_for(epoch)
+        if size != getattr(self, "_crop_size", None):
+            self._crop_size = size
+            logger.info("Train.dataset.resolution_schedule: training crops of %dx%d from epoch %d",
+                        size[0], size[1], epoch)
+            self.vdl.scalars("TRAIN", {"crop_size": size[0]}, self.state["global_step"] + 1)
 
     def resume_position(self):
         """(epoch, batches to skip) where training continues."""

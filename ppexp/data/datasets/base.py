@@ -7,6 +7,7 @@ from paddle.io import Dataset, get_worker_info
 from ppexp.data.datasets.accounting import DropCounter
 from ppexp.data.imaug import create_operators, transform
 from ppexp.data.imaug.registry import declares
+from ppexp.data.resolution_schedule import ResolutionSchedule
 from ppexp.errors import UserError
 
 logger = logging.getLogger("ppexp")
@@ -39,6 +40,8 @@ class RecDatasetBase(Dataset):
                                                        self.global_config.get("max_sample_retries", 20)))
         self.drops = DropCounter()
         self._rng, self._rng_worker = None, None
+        # set per sample from the epoch its index carries (sampler.EpochIndex), in whichever process loads it
+        self.resolution = ResolutionSchedule.from_dataset(mode, self.dataset_config, self.ops)
 
     @property
     def rng(self):
@@ -87,6 +90,8 @@ class RecDatasetBase(Dataset):
     def __getitem__(self, idx):
         if self.mode != "train":
             return self.eval_item(idx)
+        if self.resolution is not None and getattr(idx, "epoch", None) is not None:
+            self.resolution.apply(idx.epoch)
         tried = []
         for _ in range(self.max_retries + 1):
             out, reason = self.try_sample(idx)

@@ -62,7 +62,10 @@ def crop_area(shape, care_polys, min_crop_side_ratio, max_tries):
 class EastRandomCropData:
     """Crop (see crop_area), resize by min(size/crop) and paste top-left on a black ``size`` canvas
     (``keep_ratio``; otherwise stretch to ``size``). Polygons entirely outside the result are dropped
-    with their texts and tags; partly outside ones are kept unclipped."""
+    with their texts and tags; partly outside ones are kept unclipped.
+    ``size`` follows Train.dataset.resolution_schedule when the config has one."""
+
+    scheduled_size = True  # data/resolution_schedule.py sets ``size`` per epoch
 
     def __init__(self, size=(640, 640), max_tries=10, min_crop_side_ratio=0.1, keep_ratio=True):
         if not (isinstance(size, (list, tuple)) and len(size) == 2 and min(size) > 0):

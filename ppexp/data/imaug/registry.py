@@ -10,7 +10,8 @@ read with :func:`declares`; nothing matches transform class names:
 - ``carries_input_shape``: its ``image_shape`` [C, H, W] is the model's input shape;
 - ``prepares_model_input``: turns the augmented image into the model's input (resize, normalise, layout);
 - ``ppexp_only_export``: an image step PaddleX has no op for; ``ppexp export`` writes it under inference.yml's
-  ``ppexp_preprocess`` key (run by ``ppexp predict/eval --model_dir``, not by PaddleOCR 3).
+  ``ppexp_preprocess`` key (run by ``ppexp predict/eval --model_dir``, not by PaddleOCR 3);
+- ``scheduled_size``: its ``size`` (w, h) is the training crop Train.dataset.resolution_schedule changes by epoch.
 """
 from ppexp.utils.registry import Registry
 
