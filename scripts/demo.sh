@@ -23,11 +23,11 @@ step "1/7 synthetic plates -> $DATA"
 # (re)generate unless DATA already holds exactly this set (synth_meta.json says so)
 if [ -f "$DATA/val.txt" ] && $PY -c "import json,sys; m=json.load(open('$DATA/synth_meta.json'))
 from ppexp.experiments.synth.dataset import GENERATOR_VERSION as V
-sys.exit(0 if (m['num'], m['seed'], m['clean'], m['two_line_ratio'], m.get('generator_version')) == ($NUM, 0, False, 0.3, V) else 1)" 2>/dev/null; then
+sys.exit(0 if (m['num'], m['seed'], m['clean'], m['two_line_ratio'], m.get('joinable'), m.get('generator_version')) == ($NUM, 0, False, 0.3, True, V) else 1)" 2>/dev/null; then
   echo "reusing $DATA (the same plate set; delete it to regenerate)"
 else
   [ -f "$DATA/val.txt" ] && echo "$DATA holds a different plate set: regenerating it (its label files are rewritten)"
-  $PPEXP synth-plates --out "$DATA" --num "$NUM" --seed 0 --val-fraction 0.1 --no-progress
+  $PPEXP synth-plates --out "$DATA" --num "$NUM" --seed 0 --val-fraction 0.1 --joinable --no-progress
 fi
 
 step "2/7 check-labels (the round trip every label must survive)"

@@ -49,6 +49,14 @@ def test_model_output_has_two_rows_of_steps_and_keys_unchanged():
     assert list(model.state_dict()) == list(build_model(plain).state_dict())
 
 
+def test_rows_one_pools_a_taller_map_and_absent_rows_keeps_upstreams_check():
+    x = paddle.to_tensor(np.random.default_rng(1).normal(size=(1, 2, 2, 5)).astype("float32"))
+    np.testing.assert_allclose(Im2Seq(2, rows=1)(x).numpy()[0], x.numpy()[0].mean(axis=1).T, rtol=1e-6)
+    with pytest.raises(ValueError, match="needs feature height 1"):
+        Im2Seq(2)(x)
+    assert _model(rows=1)(paddle.randn([1, 3, 64, 128])).shape == [1, 128 // 4, 20]
+
+
 def test_too_short_feature_map_and_bad_values_are_named():
     with pytest.raises(ValueError, match="rows=2 needs a feature map whose height is a multiple of 2"):
         _model()(paddle.randn([1, 3, 32, 128]))

@@ -249,3 +249,22 @@ def test_region_lettering_is_never_cropped_or_downsampled_into_a_blob():
         free = [place(np.random.default_rng(s), plate, 64)[1] for s in range(200)]
         assert min(rows) >= 0.85 * need, (layout, min(rows), need)   # perspective/tilt jitter the quad
         assert min(free) < 0.85 * need                                 # the cap is what keeps them legible
+
+
+def test_joinable_two_line_plates_are_split_by_two_line_to_one_line_and_keep_their_text():
+    from ppexp.data.imaug.two_line import find_line_split
+    from ppexp.experiments.synth.dataset import render_index
+    from ppexp.experiments.synth.render import check_kinds
+    split = {False: 0, True: 0}
+    n_two = 0
+    for i in range(40):
+        plain = render_index(7, i, check_kinds(None), 1.0, 64, None)
+        joined = render_index(7, i, check_kinds(None), 1.0, 64, None, joinable=True)
+        assert plain[1:] == joined[1:]                       # same label, kind and layout family
+        assert joined == render_index(7, i, check_kinds(None), 1.0, 64, None, joinable=True)
+        n_two += joined[3]
+        for flag, (buf, *_rest) in ((False, plain), (True, joined)):
+            img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+            split[flag] += find_line_split(img) is not None
+    assert n_two == 40
+    assert split[True] >= 38 and split[True] > split[False] + 5, split

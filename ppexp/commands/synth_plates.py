@@ -35,6 +35,10 @@ def add_parser(subparsers):
     p.add_argument("--clean-ratio", type=float, default=0.0, metavar="R",
                    help="share of plates drawn clean (--clean's look) inside a realistic set, e.g. 0.2: "
                         "an easy part that gets a model trained from scratch off CTC's blank plateau")
+    p.add_argument("--joinable", action="store_true",
+                   help="draw two-line plates only as crops TwoLineToOneLine joins into one line (a plate whose "
+                        "line gap it does not find is redrawn): training data for a one-row model "
+                        "(Architecture.Neck rows: 1, configs/rec/plates_demo.yml)")
     p.add_argument("--det", action="store_true",
                    help="detection scenes instead of plate crops: road, cars, 1-3 plates (20-200 px wide, "
                         "in perspective), unlabelled signs; det label lines (configs/det/det_plates_demo.yml). "
@@ -53,7 +57,7 @@ def run(args):
                          kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,
                          workers=args.workers, progress=not args.no_progress,
                          height=args.height, width=args.width,
-                         clean=True if args.clean else args.clean_ratio)
+                         clean=True if args.clean else args.clean_ratio, joinable=args.joinable)
     kinds = ", ".join(f"{k} {n}" for k, n in s["kind_counts"].items())
     print(f"wrote {s['num']} plates to {os.path.abspath(args.out)} in {s['seconds']:.1f}s "
           f"({s['plates_per_s']:.0f}/s, {s['workers']} workers)")
@@ -65,8 +69,8 @@ def run(args):
 def _run_det(args):
     from ppexp.experiments.synth.det_dataset import generate_det_dataset
 
-    if args.clean or args.clean_ratio or args.height != DEFAULT_HEIGHT:
-        raise UsageError("--clean, --clean-ratio and --height apply to plate crops, not to --det scenes; "
+    if args.clean or args.clean_ratio or args.joinable or args.height != DEFAULT_HEIGHT:
+        raise UsageError("--clean, --clean-ratio, --joinable and --height apply to plate crops, not to --det scenes; "
                          "leave them out with --det (--width sets the scene width)")
     s = generate_det_dataset(args.out, args.num, seed=args.seed, val_fraction=args.val_fraction,
                              kinds=_kinds(args.kinds), two_line_ratio=args.two_line_ratio,

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ppexp.data.imaug.two_line import find_line_split
 from ppexp.errors import UsageError
 from ppexp.experiments.synth import fonts
 from ppexp.experiments.synth.charsets import PLATE_DICT_PATH
@@ -38,26 +39,44 @@ def is_clean(seed, i, clean):
     return bool(np.random.default_rng([seed, i, 1]).random() < float(clean))
 
 
-def render_index(seed, i, kinds, two_line_ratio, height, width, clean=False):
-    """(JPEG bytes, label, kind, two_line) of plate ``i`` for ``seed``; ``clean``: see is_clean."""
+JOIN_TRIES = 8
+
+
+def render_index(seed, i, kinds, two_line_ratio, height, width, clean=False, joinable=False):
+    """(JPEG bytes, label, kind, two_line) of plate ``i`` for ``seed``; ``clean``: see is_clean.
+
+    ``joinable``: a two-line plate is drawn as a crop TwoLineToOneLine can join (its line gap found); the
+    same plate text is redrawn with its own streams ([seed, i, 2, k], up to JOIN_TRIES times) until it is.
+    Data for a one-row model, whose label order needs the lines side by side.
+    """
     clean = is_clean(seed, i, clean)
     rng = np.random.default_rng([seed, i])
     kind, two = sample_kind(rng, kinds, two_line_ratio)
     spec = sample_spec(rng, kind, two)
-    img = render_spec(rng, spec, height, width, clean=clean)
+    buf = _encode(rng, render_spec(rng, spec, height, width, clean=clean), i)
+    if joinable and spec.two_line:
+        for k in range(JOIN_TRIES):
+            if find_line_split(cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)) is not None:
+                break
+            again = np.random.default_rng([seed, i, 2, k])
+            buf = _encode(again, render_spec(again, spec, height, width, clean=clean), i)
+    return buf, spec.label, kind, spec.two_line
+
+
+def _encode(rng, img, i):
     q = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
     if not ok:
         raise RuntimeError(f"JPEG encoding failed for plate {i}")
-    return buf.tobytes(), spec.label, kind, spec.two_line
+    return buf.tobytes()
 
 
 def _render_chunk(task):
-    out_dir, seed, start, stop, kinds, ratio, height, width, clean, font_list = task
+    out_dir, seed, start, stop, kinds, ratio, height, width, clean, joinable, font_list = task
     fonts.use_fonts(font_list)
     cpu0, rows = time.process_time(), []
     for i in range(start, stop):
-        data, label, kind, two = render_index(seed, i, kinds, ratio, height, width, clean)
+        data, label, kind, two = render_index(seed, i, kinds, ratio, height, width, clean, joinable)
         rel = f"images/{i:07d}.jpg"
         with open(os.path.join(out_dir, rel), "wb") as f:
             f.write(data)
@@ -148,11 +167,12 @@ def write_meta(out_dir, meta):
 
 def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
                      two_line_ratio=DEFAULT_TWO_LINE_RATIO, workers=None, progress=True,
-                     height=DEFAULT_HEIGHT, width=None, clean=False):
+                     height=DEFAULT_HEIGHT, width=None, clean=False, joinable=False):
     """Render ``num`` plates into ``out_dir``; returns a summary dict (counts, timing, files).
 
     ``clean`` renders flat, tightly cropped plates without camera effects (see render_spec): True for
     all plates, or a share in (0, 1) drawn per plate (a warm-up mixed into a realistic set).
+    ``joinable``: two-line plates only as crops TwoLineToOneLine joins (see render_index).
     """
     _check_args(num, seed, val_fraction, two_line_ratio, height, width)
     num, seed, kinds = int(num), int(seed), check_kinds(kinds)
@@ -161,7 +181,7 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     step = max(8, min(256, num // (workers * 8) or 1))
     width = None if width is None else int(width)
-    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, _clean_arg(clean), font_list)
+    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, _clean_arg(clean), bool(joinable), font_list)
              for s in range(0, num, step)]
     t0 = time.perf_counter()
     rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress)
@@ -169,7 +189,7 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     train, val, files = split_and_write(out_dir, rows, val_fraction)
     meta = {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
             "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
-            "clean": _clean_arg(clean), "generator_version": GENERATOR_VERSION,
+            "clean": _clean_arg(clean), "joinable": bool(joinable), "generator_version": GENERATOR_VERSION,
             "character_dict": "ppexp/dicts/kr_plate_dict.txt",
             "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
             "two_line": sum(1 for r in rows if r[4])}

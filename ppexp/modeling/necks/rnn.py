@@ -1,7 +1,8 @@
 """SequenceEncoder neck: feature map [B, C, 1, W] -> sequence [B, W, C'] (PaddleOCR necks/rnn).
 
-ppexp extension ``rows: R`` (default 1, upstream's behaviour): the feature map is average-pooled to
-R rows and the rows are read one after the other, top row first ([B, C, R, W] -> [B, R*W, C]). A CTC
+ppexp extension ``rows: R`` (absent: upstream's behaviour, the feature height must be 1): the feature map is
+average-pooled to R rows and the rows are read one after the other, top row first ([B, C, R, W] -> [B, R*W, C]);
+``rows: 1`` pools a taller map to one row (e.g. input height 64 with small_stride [2, 2, 2, 1]). A CTC
 head on it reads a two-line plate's top line before its bottom line without a sequence encoder and
 without cutting the image: the model itself learns which row emits each character.
 """
@@ -22,13 +23,13 @@ class Im2Seq(nn.Layer):
     (H must be known and a multiple of ``rows``: the input height is fixed, as in every rec config).
     """
 
-    def __init__(self, in_channels, rows=1):
+    def __init__(self, in_channels, rows=None):
         super().__init__()
         self.out_channels = in_channels
-        self.rows = int(rows)
+        self.rows = None if rows is None else int(rows)
 
     def forward(self, x):
-        if self.rows > 1:
+        if self.rows is not None:
             height = x.shape[2]
             if height < self.rows or height % self.rows:
                 raise ValueError(
@@ -109,12 +110,12 @@ class SequenceEncoder(nn.Layer):
     ``svtr_options`` are EncoderWithSVTR's keyword options (dims, depth, hidden_dims, ...).
     """
 
-    def __init__(self, in_channels, encoder_type, hidden_size=48, rows=1, **svtr_options):
+    def __init__(self, in_channels, encoder_type, hidden_size=48, rows=None, **svtr_options):
         super().__init__()
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+        if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
             raise ValueError(f"Architecture.Neck.rows must be an int >= 1, got {rows!r}")
-        if rows > 1 and encoder_type == "svtr":
-            raise ValueError("Architecture.Neck.rows > 1 is not supported with encoder_type svtr; use reshape, fc or rnn")
+        if rows is not None and encoder_type == "svtr":
+            raise ValueError("Architecture.Neck.rows is not supported with encoder_type svtr; use reshape, fc or rnn")
         self.encoder_reshape = Im2Seq(in_channels, rows)
         self.encoder_type = encoder_type
         self.only_reshape = encoder_type == "reshape"
