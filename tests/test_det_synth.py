@@ -74,7 +74,7 @@ def test_cli_det_flag_and_refused_options(tmp_path, capsys):
     assert rc == 0 and "detection scenes" in out and len(_lines(tmp_path / "val.txt")) == 1
     assert cli.main(["synth-plates", "--det", "--clean", "--out", str(tmp_path), "--num", "2"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("ppexp synth-plates: error: --clean, --clean-ratio and --height apply to plate crops")
+    assert err.startswith("ppexp synth-plates: error: --clean, --clean-ratio, --joinable and --height apply to plate crops")
     assert cli.main(["synth-plates", "--det", "--width", "100", "--out", str(tmp_path), "--num", "2"]) == 2
     assert "--width for --det scenes must be 256..4096 pixels (got 100)" in capsys.readouterr().err
 

@@ -7,6 +7,7 @@ import pytest
 
 from helpers import read_keys_tsv
 from ppexp.modeling import build_model
+from ppexp.modeling.param_attrs import fresh_names
 
 RNN = "rnn"
 
@@ -130,7 +131,7 @@ def test_missing_head_out_channels():
 def test_unknown_encoder_type_and_transform():
     arch = copy.deepcopy(TINY)
     arch["Neck"]["encoder_type"] = "lstm"
-    with pytest.raises(ValueError, match="known: reshape, fc, rnn"):
+    with pytest.raises(ValueError, match="known: reshape, fc, residual_rnn, rnn"):
         build_model(arch)
     arch = copy.deepcopy(TINY)
     arch["Transform"] = {"name": "TPS"}
@@ -149,7 +150,8 @@ def test_backbone_width_stride_is_what_the_network_does(options):
     from ppexp.modeling.registry import BACKBONES
 
     cls = BACKBONES.get(options["name"])
-    backbone = BACKBONES.build(options)
+    with fresh_names():  # ResNet names its parameters; a second ResNet in this process must not clash
+        backbone = BACKBONES.build(options)
     backbone.eval()
     out = backbone(paddle.zeros([1, 3, 32, 320]))
     assert out.shape[-1] == 320 // cls.width_stride(**{k: v for k, v in options.items() if k != "name"})

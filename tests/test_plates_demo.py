@@ -4,6 +4,7 @@ import os
 import numpy as np
 import paddle
 import pytest
+import yaml
 
 from helpers import data_overrides, make_digit_set
 from ppexp.config import get_config
@@ -14,6 +15,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARMUP = os.path.join(REPO, "configs", "rec", "plates_pretrain_warmup.yml")
 PRETRAIN = os.path.join(REPO, "configs", "rec", "plates_pretrain.yml")
 DEMO = os.path.join(REPO, "configs", "rec", "plates_demo.yml")
+REGION = os.path.join(REPO, "configs", "rec", "plates_pretrain_region.yml")
+SHIPPED_CONFIG = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "config.yml")
 SHIPPED = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "best_accuracy.pdparams")
 
 
@@ -30,8 +33,15 @@ def _load(path, extra=()):
 
 def test_stages_share_the_architecture_and_read_their_own_data():
     warm, pre, demo = _load(WARMUP), _load(PRETRAIN), _load(DEMO)
-    assert warm["Architecture"] == pre["Architecture"] == demo["Architecture"]
-    assert demo["Architecture"]["Neck"]["rows"] == 2
+    region = _load(REGION)
+    with open(SHIPPED_CONFIG, encoding="utf-8") as f:
+        shipped = yaml.safe_load(f)
+    # stages 1-4 read two rows; stage 5 (the shipped model) and the demo one row, else the same network
+    assert warm["Architecture"] == pre["Architecture"] and pre["Architecture"]["Neck"]["rows"] == 2
+    assert region["Architecture"] == demo["Architecture"] == shipped["Architecture"]
+    assert demo["Architecture"]["Neck"]["rows"] == 1
+    one_row = dict(pre["Architecture"], Neck=dict(pre["Architecture"]["Neck"], rows=1))
+    assert one_row == demo["Architecture"]
     assert warm["Global"]["character_dict_path"] == demo["Global"]["character_dict_path"]
     assert warm["Train"]["dataset"]["data_dir"] == "./train_data/kr_plates_clean/"
     assert pre["Train"]["dataset"]["data_dir"] == "./train_data/kr_plates_pretrain/"

@@ -321,6 +321,7 @@ def test_resnet_disable_se_is_kept_and_warned_about():
     for name, value in want.items():
         assert load(name)[0]["Architecture"]["Backbone"]["disable_se"] is value, name
     from ppexp.modeling.backbones.rec_resnet_vd import ResNet
+    from ppexp.modeling.param_attrs import fresh_names
 
     import logging
 
@@ -330,7 +331,8 @@ def test_resnet_disable_se_is_kept_and_warned_about():
     logger = logging.getLogger("ppexp")
     logger.addHandler(handler)
     try:
-        ResNet(layers=18, disable_se=True)
+        with fresh_names():
+            ResNet(layers=18, disable_se=True)
     finally:
         logger.removeHandler(handler)
     assert any("no effect" in r.getMessage() for r in records)

@@ -62,7 +62,10 @@ def open_storage(url, heartbeat=True):
                                               heartbeat_interval=HEARTBEAT_S if heartbeat else None,
                                               grace_period=GRACE_S if heartbeat else None)
         except Exception as err:  # noqa: BLE001 - driver / connection errors become one clear line
-            if attempt < 3 and "IntegrityError" in type(err).__name__ + repr(err):
+            text = type(err).__name__ + repr(err)
+            # the loser of the race sees a unique-key clash (IntegrityError) or, on PostgreSQL, CREATE TABLE
+            # of a table the winner just made (DuplicateTable, "relation ... already exists")
+            if attempt < 3 and ("IntegrityError" in text or "DuplicateTable" in text or "already exists" in text):
                 time.sleep(1 + attempt)
                 continue
             raise TuneError(f"cannot open the study storage {redact(url)}: {type(err).__name__}: "
