@@ -17,9 +17,9 @@ from ppexp.utils.registry import check_options
 
 
 class Im2Seq(nn.Layer):
-    """[B, C, 1, W] -> [B, W, C]; the height must already be 1.
+    """[B, C, 1, W] -> [B, W, C]; without ``rows`` the height must already be 1 (upstream).
 
-    With ``rows`` > 1: [B, C, H, W] -> average-pool to ``rows`` rows -> [B, rows * W, C], row by row
+    With ``rows`` (1 or more): [B, C, H, W] -> average-pool to ``rows`` rows -> [B, rows * W, C], row by row
     (H must be known and a multiple of ``rows``: the input height is fixed, as in every rec config).
     """
 
