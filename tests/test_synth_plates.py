@@ -233,6 +233,43 @@ def test_every_font_found_draws_every_plate_character():
         assert not bad, (path, bad)
 
 
+def test_plate_style_digits_are_drawn_as_on_plates():
+    """The plate lettering's 1 is a bare bar with a short flag (no foot); its 3 has a flat top bar."""
+    cache = fonts.glyph_cache()
+    for font in range(len(cache.paths)):
+        one = cache.glyph(font, fonts.PLATE_ONE) > 127
+        h, w = one.shape
+        assert h == cache.glyph(font, "1").shape[0]                 # as tall as the font's own 1
+        stem = one[int(h * 0.4):].sum(axis=1)                        # below the flag: the bare stem, no foot
+        assert stem.max() == stem.min() and stem.min() < w
+        assert one[: int(h * 0.2), 0].any() and not one[int(h * 0.4):, 0].any()   # flag only near the top
+        three = cache.glyph(font, fonts.FLAT_THREE) > 127
+        assert three[0, int(three.shape[1] * 0.5):].all()            # a straight top bar
+
+
+def test_most_plates_use_the_plate_style_digits(monkeypatch):
+    from ppexp.experiments.synth import plate
+    drawn = []
+    real_text_mask = plate.text_mask
+
+    def record(cache, font, cells, shape):
+        drawn.append("".join(c[0] for c in cells))
+        return real_text_mask(cache, font, cells, shape)
+
+    monkeypatch.setattr(plate, "text_mask", record)
+    spec = next(s for _, s in _sample_labels(200, seed=4) if "1" in s.label and "3" in s.label)
+    styled = 0
+    for seed in range(60):
+        drawn.clear()
+        plate.draw_plate(np.random.default_rng(seed), spec, 48, fonts.glyph_cache())
+        text = [t for t in drawn if "1" in t.replace(fonts.PLATE_ONE, "") or fonts.PLATE_ONE in t][0]
+        plain = text.replace(fonts.PLATE_ONE, "1").replace(fonts.FLAT_THREE, "3")
+        assert plain == spec.label.replace(" ", "")               # the text itself never changes
+        assert (fonts.PLATE_ONE in text) == (fonts.FLAT_THREE in text)   # one switch: plate lettering or font
+        styled += fonts.PLATE_ONE in text
+    assert 30 <= styled <= 55                                     # 70% of plates
+
+
 def test_region_lettering_is_never_cropped_or_downsampled_into_a_blob():
     """Generator v4: a plate with a region name keeps it at >= REGION_MIN_ROWS rows of a 64-row crop
     (loose crops are tightened, low resolution is capped); plates without a region are unaffected."""

@@ -26,8 +26,9 @@ from ppexp.experiments.synth.render import (
 JPEG_QUALITY = (55, 95)
 # Bumped whenever the same seed draws different plates; written to synth_meta.json so that scripts reuse a
 # generated set only when the current generator would draw the same one. 2: road-like two-line layout;
-# 3: plate-style flat-topped 3; 4: region names kept legible (render.legible_plate_rows).
-GENERATOR_VERSION = 4
+# 3: plate-style flat-topped 3; 4: region names kept legible (render.legible_plate_rows); 5: plate-style 1, condensed
+# two-line serial digits.
+GENERATOR_VERSION = 5
 
 
 def is_clean(seed, i, clean):

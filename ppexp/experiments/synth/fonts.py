@@ -122,6 +122,24 @@ def flat_top_three(g):
     return out
 
 
+# Pseudo character for the plate-style '1': a plain upright bar with a short flag and no foot, as on Korean
+# plates (the condensed old green plates especially); most fonts draw a long flag that makes 1 unmistakable.
+PLATE_ONE = "1\u0304"
+
+
+def plate_one(g):
+    """The plate-style 1 from a font's 1 (uint8 mask): its stem thickness, full height, a short flag."""
+    h, w = g.shape
+    row = g[int(h * 0.6)] > 127
+    sw = max(1, int(row.sum()))             # stem thickness at 60% height (below any flag)
+    fw = max(1, int(round(sw * 0.9)))       # the flag reaches about a stem's width left of the stem
+    out = np.zeros((h, sw + fw), np.uint8)
+    out[:, fw:] = 255
+    fh = max(sw, int(round(h * 0.14)))
+    cv2.line(out, (fw, 0), (0, fh), 255, max(1, int(round(sw * 0.7))), cv2.LINE_AA)
+    return out
+
+
 class GlyphCache:
     """Tight glyph masks per (font index, char), and resized copies per cell size."""
 
@@ -136,7 +154,12 @@ class GlyphCache:
         key = (font, ch)
         g = self._glyphs.get(key) if CACHE else None
         if g is None:
-            g = flat_top_three(self.glyph(font, "3")) if ch == FLAT_THREE else _render(self.paths[font], ch)
+            if ch == FLAT_THREE:
+                g = flat_top_three(self.glyph(font, "3"))
+            elif ch == PLATE_ONE:
+                g = plate_one(self.glyph(font, "1"))
+            else:
+                g = _render(self.paths[font], ch)
             if CACHE:
                 self._glyphs[key] = g
         return g

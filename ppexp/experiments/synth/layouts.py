@@ -93,8 +93,8 @@ def layout_two_line_region(rng, spec, W, H, left=0.0, right=0.0):
 
     def bottom(th):
         mh = th * _u(rng, 0.72, 0.9)
-        return [(spec.mark, mh, _u(rng, 0.85, 1.0), th * _u(rng, 0.08, 0.2)),
-                (spec.serial, th, _u(rng, 0.58, 0.68), 0)]
+        return [(spec.mark, mh, _u(rng, 0.85, 1.0), th * _u(rng, 0.08, 0.2)),     # old plates' digits: condensed
+                (spec.serial, th, _u(rng, 0.44, 0.68), 0)]
     return _top_bottom(rng, W, H, top, bottom)
 
 

@@ -7,7 +7,7 @@ and OpenCV drawing calls. Perspective, lighting and sensor effects are scene.py'
 import cv2
 import numpy as np
 
-from ppexp.experiments.synth.fonts import FLAT_THREE
+from ppexp.experiments.synth.fonts import FLAT_THREE, PLATE_ONE
 from ppexp.experiments.synth.layouts import ASPECT, LAYOUTS
 
 # BGR colours: several plate backgrounds per style (faded / new sheets), text colour, rim colour.
@@ -134,8 +134,9 @@ def draw_plate(rng, spec, H, cache):
         cv2.circle(img, (int(W * 0.12), int(H * 0.24)), max(2, int(H * 0.1)), tuple(map(float, fg)), max(1, H // 40))
     font = int(rng.choice(len(cache.paths), p=cache.weights))
     cells = LAYOUTS[spec.layout](rng, spec, W, H, left, right)
-    if rng.random() < 0.7:                  # plate lettering: a flat-topped 3 (FLAT_THREE)
-        cells = [(FLAT_THREE if c[0] == "3" else c[0],) + tuple(c[1:]) for c in cells]
+    if rng.random() < 0.7:                  # plate lettering: a flat-topped 3 and a short-flagged 1
+        plate_style = {"3": FLAT_THREE, "1": PLATE_ONE}
+        cells = [(plate_style.get(c[0], c[0]),) + tuple(c[1:]) for c in cells]
     mask = text_mask(cache, font, cells, (H, W))
     r = rng.random()
     if r < 0.45:                            # stroke weight: plate lettering is heavier than most fonts
