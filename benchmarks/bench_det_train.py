@@ -26,16 +26,15 @@ images): 0.31-0.35 samples/s at crop 640 and 1.2-1.5 samples/s at crop 320. The 
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from ppexp.engine import cpu_setup  # noqa: E402  (paddle-free import)
-from bench_train import CLEAN_VARS, interleaved_best, start_worker, timed_training, wait_for_quiet  # noqa: E402
+from bench_train import (measure, run_bench_child, start_worker, timed_training, warn_if_disturbed,  # noqa: E402
+                         write_result)
 
 CONFIG_PATH = os.path.join(REPO, "configs", "det", "det_mv3_db.yml")
 UPSTREAM = {640: (0.31, 0.35), 320: (1.2, 1.5)}  # samples/s of upstream's trainer on this CPU
@@ -48,19 +47,9 @@ CONFIGS = {
 
 # ----------------------------------------------------------------------------- parent side
 def run_child(crop, config, args):
-    if args.quiet_wait:
-        wait_for_quiet(0.2, args.quiet_wait)
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--crops", str(crop), "--configs", config,
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(args.batch)]
-    env = {k: v for k, v in os.environ.items() if k not in CLEAN_VARS}  # no inherited thread settings
-    env.update(BENCH_ROOT_PID=str(os.getpid()), PYTHONWARNINGS="ignore")
-    env.setdefault("GLOG_minloglevel", "2")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
-    if proc.returncode or not lines:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-        raise RuntimeError(f"crop {crop}/{config} failed (rc={proc.returncode}):\n{tail}")
-    return json.loads(lines[-1][6:])
+    return run_bench_child(cmd, {}, args, f"crop {crop}/{config}")
 
 
 def parent(args):
@@ -69,15 +58,11 @@ def parent(args):
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
         sys.exit(f"unknown config {unknown}; configs: {', '.join(CONFIGS)}")
-    print(f"cores={cpu_setup.available_cores()} batch={args.batch} steps={args.steps} warmup={args.warmup} "
-          f"repeat={args.repeat} config={os.path.relpath(CONFIG_PATH, REPO)}")
-    print(f"ppexp default plan: {cpu_setup.plan_cpu_parallel(batch_size=args.batch)}", flush=True)
-    start = time.time()
-    best = interleaved_best(crops, configs, args.repeat, lambda crop, c: run_child(crop, c, args),
-                            lambda crop, c, r: f"  crop {crop:4d} {c:9s} {r['samples_s']:7.3f} samples/s  "
-                                               f"foreign={r['foreign']:.2f}")
-    print_table(best, crops, configs)
-    print(f"total {time.time() - start:.0f}s")
+    measure(f"cores={cpu_setup.available_cores()} batch={args.batch} steps={args.steps} warmup={args.warmup} "
+            f"repeat={args.repeat} config={os.path.relpath(CONFIG_PATH, REPO)}", crops, configs, args,
+            lambda crop, c: run_child(crop, c, args),
+            lambda crop, c, r: f"  crop {crop:4d} {c:9s} {r['samples_s']:7.3f} samples/s  foreign={r['foreign']:.2f}",
+            print_table)
 
 
 def print_table(best, crops, configs):
@@ -97,10 +82,7 @@ def print_table(best, crops, configs):
             low, high = UPSTREAM[crop]
             print(f"crop {crop}: upstream's trainer measured {low}-{high} samples/s on this CPU (not run here); "
                   f"goal >= {GOAL}x = {GOAL * high:.2f} samples/s")
-    disturbed = [k for k, r in best.items() if r["foreign"] > 0.2]
-    if disturbed:
-        print("WARNING: other processes used CPU during", ", ".join(f"crop {c}/{n}" for c, n in disturbed),
-              "- figures are low / ratios unreliable; rerun on an idle machine")
+    warn_if_disturbed(best, lambda key: f"crop {key[0]}/{key[1]}")
 
 
 # ------------------------------------------------------------------------------ child side
@@ -169,11 +151,7 @@ def child(args):
     opt = paddle.optimizer.Adam(learning_rate=0.001, beta1=0.9, beta2=0.999, parameters=model.parameters())
     data = batches(config, int(args.crops), info.local_batch(args.batch), args.warmup + args.steps, info.rank)
     step_s, foreign = timed_training(data, model, loss_fn, opt, args.warmup, info.is_main)
-    if info.is_main:
-        sys.stdout.write("BENCH " + json.dumps({
-            "samples_s": args.batch / step_s, "step_s": step_s, "foreign": foreign,
-            "world_size": info.world_size, "threads": info.threads}) + "\n")
-        sys.stdout.flush()
+    write_result(info, args.batch / step_s, foreign, step_s=step_s)
 
 
 def main():

@@ -58,9 +58,12 @@ CLEAN_VARS = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, 
 
 
 # ----------------------------------------------------------------------------- parent side
-def child_env(config, root_pid):
+# (run_bench_child, measure, warn_if_disturbed and, on the child side, start_worker, timed_training and
+# write_result are bench_det_train.py's too)
+def child_env(extra, root_pid):
+    """This environment without inherited thread / distributed settings, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_VARS}
-    env.update(CONFIGS[config]["env"])
+    env.update(extra)
     env["BENCH_ROOT_PID"] = str(root_pid)
     env["PYTHONWARNINGS"] = "ignore"
     env.setdefault("GLOG_minloglevel", "2")
@@ -80,17 +83,24 @@ def wait_for_quiet(limit, patience):
 
 
 def run_child(model, config, args):
-    if args.quiet_wait:
-        wait_for_quiet(0.2, args.quiet_wait)
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--models", model,
            "--configs", config, "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--batch", str(args.batch), "--data", args.data]
-    proc = subprocess.run(cmd, env=child_env(config, os.getpid()), capture_output=True,
+    return run_bench_child(cmd, CONFIGS[config]["env"], args, f"{model}/{config}")
+
+
+def run_bench_child(cmd, extra_env, args, what):
+    """Run one measurement ``cmd`` in a fresh process (after waiting up to ``args.quiet_wait`` s for an idle
+    machine) and return the figures of its last ``BENCH {json}`` line (see write_result); RuntimeError
+    naming ``what`` with the output's tail when it fails or prints none."""
+    if args.quiet_wait:
+        wait_for_quiet(0.2, args.quiet_wait)
+    proc = subprocess.run(cmd, env=child_env(extra_env, os.getpid()), capture_output=True,
                           text=True, timeout=args.timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
     if proc.returncode or not lines:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-        raise RuntimeError(f"{model}/{config} failed (rc={proc.returncode}):\n{tail}")
+        raise RuntimeError(f"{what} failed (rc={proc.returncode}):\n{tail}")
     return json.loads(lines[-1][6:])
 
 
@@ -106,14 +116,21 @@ def parent(args):
         if args.configs != "all":
             sys.exit(f"{', '.join(loaders)} need --data pipeline")
         configs = [c for c in configs if c not in loaders]
-    print(f"cores={cpu_setup.available_cores()} batch={args.batch} data={args.data} "
-          f"steps={args.steps} warmup={args.warmup} repeat={args.repeat}")
+    measure(f"cores={cpu_setup.available_cores()} batch={args.batch} data={args.data} "
+            f"steps={args.steps} warmup={args.warmup} repeat={args.repeat}", models, configs, args,
+            lambda m, c: run_child(m, c, args),
+            lambda m, c, r: f"  {m:5s} {c:17s} {r['samples_s']:7.1f} samples/s  foreign={r['foreign']:.2f}",
+            print_table)
+
+
+def measure(settings, variants, configs, args, run, line, table):
+    """The parent's run: the ``settings`` line, ppexp's default plan, interleaved_best over every
+    (variant, config) printing ``line``, ``table(best, variants, configs)`` and the total time."""
+    print(settings)
     print(f"ppexp default plan: {cpu_setup.plan_cpu_parallel(batch_size=args.batch)}", flush=True)
     start = time.time()
-    best = interleaved_best(models, configs, args.repeat, lambda m, c: run_child(m, c, args),
-                            lambda m, c, r: f"  {m:5s} {c:17s} {r['samples_s']:7.1f} samples/s  "
-                                            f"foreign={r['foreign']:.2f}")
-    print_table(best, models, configs)
+    best = interleaved_best(variants, configs, args.repeat, run, line)
+    table(best, variants, configs)
     print(f"total {time.time() - start:.0f}s")
 
 
@@ -148,9 +165,15 @@ def print_table(best, models, configs):
             ratio = best[(model, "ppexp")]["samples_s"] / best[(model, "baseline")]["samples_s"]
             verdict = "meets" if ratio >= TARGET else "BELOW"
             print(f"{model}: ppexp / baseline = {ratio:.2f}x ({verdict} the {TARGET}x target)")
+    warn_if_disturbed(best, "/".join)
+
+
+def warn_if_disturbed(best, name):
+    """Warn when processes outside the benchmark used more than 0.2 cores while a kept run timed;
+    ``name(key)`` names a (variant, config) key."""
     disturbed = [k for k, r in best.items() if r["foreign"] > 0.2]
     if disturbed:
-        print("WARNING: other processes used CPU during", ", ".join("/".join(k) for k in disturbed),
+        print("WARNING: other processes used CPU during", ", ".join(name(k) for k in disturbed),
               "- figures are low / ratios unreliable; rerun on an idle machine")
 
 
@@ -291,9 +314,15 @@ def child(args):
     opt = paddle.optimizer.Adam(learning_rate=1e-3, parameters=model.parameters())
     step_s, foreign = timed_training(batches(args, info, config["loader_workers"]), model, loss_fn, opt,
                                      args.warmup, info.is_main)
+    write_result(info, args.batch / step_s, foreign, step_ms=step_s * 1000)
+
+
+def write_result(info, samples_s, foreign, **step):
+    """The main rank's figures as one ``BENCH {json}`` line for run_bench_child: samples/s, the step time
+    (``step``: step_ms= or step_s=), foreign CPU and the process layout."""
     if info.is_main:
         sys.stdout.write("BENCH " + json.dumps({  # one write: other ranks share stdout
-            "samples_s": args.batch / step_s, "step_ms": step_s * 1000, "foreign": foreign,
+            "samples_s": samples_s, **step, "foreign": foreign,
             "world_size": info.world_size, "threads": info.threads}) + "\n")
         sys.stdout.flush()
 
