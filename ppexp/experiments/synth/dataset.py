@@ -166,6 +166,34 @@ def write_meta(out_dir, meta):
         json.dump(meta, f, ensure_ascii=False, indent=1, sort_keys=True)
 
 
+def write_synth_set(out_dir, num, seed, val_fraction, workers, progress, *, task_args, render, unit, chunk,
+                    meta_of):
+    """Render ``num`` items into ``out_dir`` and write DIR/train.txt, DIR/val.txt and DIR/synth_meta.json: the
+    run plate crops (generate_dataset) and det scenes (generate_det_dataset) share.
+
+    ``render`` maps a task ``(abs out_dir, seed, start, stop, *task_args, font list)`` to (rows, CPU seconds);
+    ``chunk``: (fewest, most) items per task; ``unit``: 'plate' / 'scene' (progress bar, rate keys);
+    ``meta_of(rows)``: the synth_meta.json dict. Returns dict(meta, counts, timing, label files) with the
+    rates as ``{unit}s_per_s`` and ``{unit}s_per_cpu_s``.
+    """
+    font_list = fonts.glyph_cache().fonts    # fail fast (clear font error); workers use the same fonts
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    step = max(chunk[0], min(chunk[1], num // (workers * 8) or 1))
+    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), *task_args, font_list)
+             for s in range(0, num, step)]
+    t0 = time.perf_counter()
+    rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress, render=render, unit=unit)
+    seconds = time.perf_counter() - t0
+    train, val, files = split_and_write(out_dir, rows, val_fraction)
+    meta = meta_of(rows)
+    write_meta(out_dir, meta)
+    return dict(meta, out_dir=out_dir, train=len(train), val=len(val), workers=workers, seconds=seconds,
+                **{f"{unit}s_per_s": num / max(seconds, 1e-9)}, cpu_seconds=cpu,
+                **{f"{unit}s_per_cpu_s": num / max(cpu, 1e-9)},
+                train_file=files["train"], val_file=files["val"])
+
+
 def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
                      two_line_ratio=DEFAULT_TWO_LINE_RATIO, workers=None, progress=True,
                      height=DEFAULT_HEIGHT, width=None, clean=False, joinable=False):
@@ -177,25 +205,17 @@ def generate_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     """
     _check_args(num, seed, val_fraction, two_line_ratio, height, width)
     num, seed, kinds = int(num), int(seed), check_kinds(kinds)
-    font_list = fonts.glyph_cache().fonts    # fail fast (clear font error); workers use the same fonts
-    workers = max(1, int(workers or os.cpu_count() or 1))
-    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
-    step = max(8, min(256, num // (workers * 8) or 1))
-    width = None if width is None else int(width)
-    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), int(height), width, _clean_arg(clean), bool(joinable), font_list)
-             for s in range(0, num, step)]
-    t0 = time.perf_counter()
-    rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress)
-    seconds = time.perf_counter() - t0
-    train, val, files = split_and_write(out_dir, rows, val_fraction)
-    meta = {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
-            "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
-            "clean": _clean_arg(clean), "joinable": bool(joinable), "generator_version": GENERATOR_VERSION,
-            "character_dict": "ppexp/dicts/kr_plate_dict.txt",
-            "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
-            "two_line": sum(1 for r in rows if r[4])}
-    write_meta(out_dir, meta)
-    return dict(meta, out_dir=out_dir, train=len(train), val=len(val), workers=workers,
-                seconds=seconds, plates_per_s=num / max(seconds, 1e-9),
-                cpu_seconds=cpu, plates_per_cpu_s=num / max(cpu, 1e-9),
-                train_file=files["train"], val_file=files["val"], dict_path=PLATE_DICT_PATH)
+    width, clean = None if width is None else int(width), _clean_arg(clean)
+
+    def meta_of(rows):
+        return {"seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
+                "two_line_ratio": float(two_line_ratio), "height": int(height), "width": width,
+                "clean": clean, "joinable": bool(joinable), "generator_version": GENERATOR_VERSION,
+                "character_dict": "ppexp/dicts/kr_plate_dict.txt",
+                "kind_counts": dict(sorted(Counter(r[3] for r in rows).items())),
+                "two_line": sum(1 for r in rows if r[4])}
+
+    summary = write_synth_set(
+        out_dir, num, seed, val_fraction, workers, progress, render=_render_chunk, unit="plate", chunk=(8, 256),
+        task_args=(kinds, float(two_line_ratio), int(height), width, clean, bool(joinable)), meta_of=meta_of)
+    return dict(summary, dict_path=PLATE_DICT_PATH)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ppexp.errors import UsageError
 from ppexp.experiments.synth import fonts
-from ppexp.experiments.synth.dataset import _check_args, _run, split_and_write, write_meta
+from ppexp.experiments.synth.dataset import _check_args, write_synth_set
 from ppexp.experiments.synth.det_scene import IGNORE, render_scene
 from ppexp.experiments.synth.render import DEFAULT_HEIGHT, DEFAULT_TWO_LINE_RATIO, check_kinds
 
@@ -66,21 +66,13 @@ def generate_det_dataset(out_dir, num, seed=0, val_fraction=0.1, kinds=None,
     """Render ``num`` scenes into ``out_dir``; returns a summary dict (counts, timing, files)."""
     _check_det_args(num, seed, val_fraction, two_line_ratio, width)
     num, seed, kinds = int(num), int(seed), check_kinds(kinds)
-    font_list = fonts.glyph_cache().fonts    # fail fast (clear font error); workers use the same fonts
-    workers = max(1, int(workers or os.cpu_count() or 1))
-    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
-    step = max(4, min(64, num // (workers * 8) or 1))
     width = None if width is None else int(width)
-    tasks = [(os.path.abspath(out_dir), seed, s, min(num, s + step), kinds, float(two_line_ratio), width, font_list)
-             for s in range(0, num, step)]
-    t0 = time.perf_counter()
-    rows, cpu = _run(tasks, min(workers, len(tasks)), num, progress, render=_render_det_chunk, unit="scene")
-    seconds = time.perf_counter() - t0
-    train, val, files = split_and_write(out_dir, rows, val_fraction)
-    meta = {"task": "det", "seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
-            "two_line_ratio": float(two_line_ratio), "width": width,
-            "plates": sum(r[3] for r in rows), "ignored_boxes": sum(r[4] for r in rows)}
-    write_meta(out_dir, meta)
-    return dict(meta, out_dir=out_dir, train=len(train), val=len(val), workers=workers, seconds=seconds,
-                scenes_per_s=num / max(seconds, 1e-9), cpu_seconds=cpu, scenes_per_cpu_s=num / max(cpu, 1e-9),
-                train_file=files["train"], val_file=files["val"])
+
+    def meta_of(rows):
+        return {"task": "det", "seed": seed, "num": num, "val_fraction": float(val_fraction), "kinds": list(kinds),
+                "two_line_ratio": float(two_line_ratio), "width": width,
+                "plates": sum(r[3] for r in rows), "ignored_boxes": sum(r[4] for r in rows)}
+
+    return write_synth_set(out_dir, num, seed, val_fraction, workers, progress, render=_render_det_chunk,
+                           unit="scene", chunk=(4, 64), task_args=(kinds, float(two_line_ratio), width),
+                           meta_of=meta_of)
