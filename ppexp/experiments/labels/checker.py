@@ -10,7 +10,7 @@ from ppexp.experiments.labels.findings import Report
 from ppexp.experiments.labels.image_checks import check_images
 from ppexp.experiments.labels.label_checks import LabelChecker
 from ppexp.experiments.labels.reader import read_label_file, read_lmdb
-from ppexp.experiments.labels.set_checks import check_sets
+from ppexp.experiments.labels.set_checks import check_sets, check_synth_sets
 from ppexp.experiments.labels.settings import validate
 
 
@@ -79,6 +79,7 @@ def _run_check(settings, progress):
     parsed = read_sources(settings, report)
     t["read"] = time.perf_counter()
     checker = check_parsed(parsed, settings, report)
+    check_synth_sets(settings.sources, report)
     t["labels"] = time.perf_counter()
     images = check_images(parsed, settings, report, progress) if settings.images else None
     t["images"] = time.perf_counter()

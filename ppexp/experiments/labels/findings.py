@@ -2,7 +2,8 @@
 
 Every category has a default severity ('error' or 'warning'), a scope ('line':
 a label-file line, 'image', 'dict': a dictionary line, 'set': across lines or
-splits) and the effect upstream PaddleOCR has on the sample:
+splits, 'file': a whole label file, its finding's line is None) and the effect
+upstream PaddleOCR has on the sample:
 
 - dropped:     CTCLabelEncode / the dataset rejects it and silently trains another sample instead
 - altered:     the sample trains, but on a label different from what the file says
@@ -110,6 +111,11 @@ CATEGORIES = {c.name: c for c in [
        "keep the correct label only"),
     _C("train_eval_leak", ERROR, "set", "risk", "the same image is in Train and Eval (eval metrics are inflated)",
        "remove it from one of the splits"),
+    # --- per label file
+    _C("synth_set_mismatch", WARNING, "file", "risk",
+       "label file of one synthetic set (synth_meta.json) read with data_dir at another set: the image names are "
+       "the same, so every image loads with another image's label",
+       "point data_dir at the label file's folder, or use the label files in data_dir's folder"),
     # --- per dictionary
     _C("dict_duplicate", WARNING, "dict", "risk", "duplicate dictionary entry (upstream maps it to the last occurrence)",
        "remove the duplicate line"),

@@ -158,7 +158,10 @@ def _findings(rep, out):
         split = f" ({sev.get(ERROR, 0):,} errors, {sev.get('warning', 0):,} warnings)" if len(sev) > 1 else ""
         out.append(f"  {mix} {cat_name:<24} {rep.counts[cat_name]:>9,}  {cat.title}{split}")
         for f in rep.examples[cat_name]:
-            where = f"{f['file']}:{f['line']}" if "line" in f else f"{f['file']}:{f.get('dict_line') or '-'}"
+            if "line" in f:
+                where = f["file"] if f["line"] is None else f"{f['file']}:{f['line']}"
+            else:
+                where = f"{f['file']}:{f.get('dict_line') or '-'}"
             text = f"  {f['text']!r}" if f.get("text") is not None and cat.scope != "dict" else ""
             out.append(f"        {where}{text}  {f['message']}")
         shown = len(rep.examples[cat_name])

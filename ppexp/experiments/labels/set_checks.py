@@ -1,9 +1,12 @@
-"""Checks across lines and splits: repeated lines, one image with two labels, Train/Eval leakage.
+"""Checks across lines and splits: repeated lines, one image with two labels, Train/Eval leakage; a label
+file read against another synthetic set's images.
 
 Images are compared by the path upstream opens (``os.path.join(data_dir, path)``);
 with --images, image_checks adds the same checks by content hash.
 """
 from collections import Counter, defaultdict
+
+from ppexp.data.synth_sets import foreign_synth_set
 
 
 def _where(pf, i):
@@ -68,3 +71,16 @@ def check_sets(parsed, report):
                 groups[r].append((pf, i))
     for members in groups.values():
         report_group(report, members, "path")
+
+
+def check_synth_sets(sources, report):
+    """A label file of one ``ppexp synth-plates`` set with data_dir at another's (see ppexp.data.synth_sets)."""
+    seen = set()
+    for src in sources:
+        if src.kind != "file" or (src.file, src.data_dir) in seen:
+            continue
+        seen.add((src.file, src.data_dir))
+        mismatch = foreign_synth_set(src.file, src.data_dir)
+        if mismatch:
+            report.add("synth_set_mismatch", f"{mismatch.message}; fix: {mismatch.fix}", file=src.file,
+                       data_dir=mismatch.data_dir, label_meta=mismatch.label_meta, data_meta=mismatch.data_meta)

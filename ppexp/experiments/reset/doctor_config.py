@@ -5,6 +5,7 @@ import os
 from ppexp.config import ConfigError, get_config
 from ppexp.config_defaults import dataset_files, eval_batch_step, global_value, save_model_dir
 from ppexp.data.label_lines import image_path_of, read_label_lines
+from ppexp.data.synth_sets import foreign_synth_set
 from ppexp.experiments.reset.checks import ERROR, OK, WARNING, Check
 from ppexp.engine.env_info import ENV_FILE, collect_env, compare_env, read_env_json
 from ppexp.experiments.reset.safety import inside, real_parent
@@ -86,6 +87,10 @@ def check_datasets(config):
                 checks.append(Check(f"{split} images", ERROR, f"{f}: {missing} of the first {min(n, SAMPLE_IMAGES)} "
                                     f"image paths do not exist under '{data_dir}'",
                                     f"check {split}.dataset.data_dir (paths in the label file are relative to it)"))
+            mismatch = foreign_synth_set(f, data_dir)
+            if mismatch:
+                checks.append(Check(f"{split} labels", WARNING, mismatch.message,
+                                    f"{mismatch.fix} ({split}.dataset.data_dir / label_file_list)"))
         if files and not any(c.status == ERROR for c in checks if c.name.startswith(split)):
             checks.append(Check(f"{split} data", OK, f"{len(files)} label file(s), {total:,} lines"))
         if split == "Train":

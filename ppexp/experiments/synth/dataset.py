@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ppexp.data.imaug.two_line import find_line_split
+from ppexp.data.synth_sets import SYNTH_META
 from ppexp.errors import UsageError
 from ppexp.experiments.synth import fonts
 from ppexp.experiments.synth.charsets import PLATE_DICT_PATH
@@ -162,7 +163,7 @@ def split_and_write(out_dir, rows, val_fraction):
 
 def write_meta(out_dir, meta):
     """DIR/synth_meta.json: what the set was drawn with (scripts reuse a set by it)."""
-    with open(os.path.join(out_dir, "synth_meta.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out_dir, SYNTH_META), "w", encoding="utf-8") as f:
         json.dump(meta, f, ensure_ascii=False, indent=1, sort_keys=True)
 
 
