@@ -16,6 +16,8 @@ WARMUP = os.path.join(REPO, "configs", "rec", "plates_pretrain_warmup.yml")
 PRETRAIN = os.path.join(REPO, "configs", "rec", "plates_pretrain.yml")
 DEMO = os.path.join(REPO, "configs", "rec", "plates_demo.yml")
 REGION = os.path.join(REPO, "configs", "rec", "plates_pretrain_region.yml")
+MORE = os.path.join(REPO, "configs", "rec", "plates_pretrain_more.yml")
+V5 = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5.yml")
 SHIPPED_CONFIG = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "config.yml")
 SHIPPED = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "best_accuracy.pdparams")
 
@@ -33,12 +35,16 @@ def _load(path, extra=()):
 
 def test_stages_share_the_architecture_and_read_their_own_data():
     warm, pre, demo = _load(WARMUP), _load(PRETRAIN), _load(DEMO)
-    region = _load(REGION)
+    region, more, v5 = _load(REGION), _load(MORE), _load(V5)
     with open(SHIPPED_CONFIG, encoding="utf-8") as f:
         shipped = yaml.safe_load(f)
-    # stages 1-4 read two rows; stage 5 (the shipped model) and the demo one row, else the same network
+    # stages 1-4 read two rows; stages 5-7 (7 is the shipped model) and the demo one row, else the same network
     assert warm["Architecture"] == pre["Architecture"] and pre["Architecture"]["Neck"]["rows"] == 2
-    assert region["Architecture"] == demo["Architecture"] == shipped["Architecture"]
+    assert region["Architecture"] == more["Architecture"] == v5["Architecture"] == demo["Architecture"]
+    assert v5["Architecture"] == shipped["Architecture"]
+    for earlier, later in ((region, more), (more, v5)):     # each stage continues the one before
+        assert later["Global"]["pretrained_model"] == earlier["Global"]["save_model_dir"].rstrip("/") + "/latest"
+        assert later["Train"]["dataset"]["data_dir"] != earlier["Train"]["dataset"]["data_dir"]   # a fresh set
     assert demo["Architecture"]["Neck"]["rows"] == 1
     one_row = dict(pre["Architecture"], Neck=dict(pre["Architecture"]["Neck"], rows=1))
     assert one_row == demo["Architecture"]
