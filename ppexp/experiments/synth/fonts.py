@@ -140,6 +140,11 @@ def plate_one(g):
     return out
 
 
+# Plate lettering: a plain character -> (its pseudo character, how that glyph is derived from the font's own).
+PLATE_LETTERING = {"3": (FLAT_THREE, flat_top_three), "1": (PLATE_ONE, plate_one)}
+_DERIVED = {pseudo: (plain, derive) for plain, (pseudo, derive) in PLATE_LETTERING.items()}
+
+
 class GlyphCache:
     """Tight glyph masks per (font index, char), and resized copies per cell size."""
 
@@ -154,10 +159,9 @@ class GlyphCache:
         key = (font, ch)
         g = self._glyphs.get(key) if CACHE else None
         if g is None:
-            if ch == FLAT_THREE:
-                g = flat_top_three(self.glyph(font, "3"))
-            elif ch == PLATE_ONE:
-                g = plate_one(self.glyph(font, "1"))
+            if ch in _DERIVED:
+                plain, derive = _DERIVED[ch]
+                g = derive(self.glyph(font, plain))
             else:
                 g = _render(self.paths[font], ch)
             if CACHE:

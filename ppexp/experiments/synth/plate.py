@@ -7,7 +7,7 @@ and OpenCV drawing calls. Perspective, lighting and sensor effects are scene.py'
 import cv2
 import numpy as np
 
-from ppexp.experiments.synth.fonts import FLAT_THREE, PLATE_ONE
+from ppexp.experiments.synth.fonts import PLATE_LETTERING
 from ppexp.experiments.synth.layouts import ASPECT, LAYOUTS
 
 # BGR colours: several plate backgrounds per style (faded / new sheets), text colour, rim colour.
@@ -135,8 +135,7 @@ def draw_plate(rng, spec, H, cache):
     font = int(rng.choice(len(cache.paths), p=cache.weights))
     cells = LAYOUTS[spec.layout](rng, spec, W, H, left, right)
     if rng.random() < 0.7:                  # plate lettering: a flat-topped 3 and a short-flagged 1
-        plate_style = {"3": FLAT_THREE, "1": PLATE_ONE}
-        cells = [(plate_style.get(c[0], c[0]),) + tuple(c[1:]) for c in cells]
+        cells = [(PLATE_LETTERING[c[0]][0] if c[0] in PLATE_LETTERING else c[0],) + tuple(c[1:]) for c in cells]
     mask = text_mask(cache, font, cells, (H, W))
     r = rng.random()
     if r < 0.45:                            # stroke weight: plate lettering is heavier than most fonts
