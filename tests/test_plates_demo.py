@@ -18,6 +18,7 @@ DEMO = os.path.join(REPO, "configs", "rec", "plates_demo.yml")
 REGION = os.path.join(REPO, "configs", "rec", "plates_pretrain_region.yml")
 MORE = os.path.join(REPO, "configs", "rec", "plates_pretrain_more.yml")
 V5 = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5.yml")
+V5B = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5b.yml")
 SHIPPED_CONFIG = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "config.yml")
 SHIPPED = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "best_accuracy.pdparams")
 
@@ -35,14 +36,16 @@ def _load(path, extra=()):
 
 def test_stages_share_the_architecture_and_read_their_own_data():
     warm, pre, demo = _load(WARMUP), _load(PRETRAIN), _load(DEMO)
-    region, more, v5 = _load(REGION), _load(MORE), _load(V5)
+    region, more, v5, v5b = _load(REGION), _load(MORE), _load(V5), _load(V5B)
     with open(SHIPPED_CONFIG, encoding="utf-8") as f:
         shipped = yaml.safe_load(f)
-    # stages 1-4 read two rows; stages 5-7 (7 is the shipped model) and the demo one row, else the same network
+    # stages 1-4 read two rows; stages 5-8 (8 is the shipped model) and the demo one row, else the same network
     assert warm["Architecture"] == pre["Architecture"] and pre["Architecture"]["Neck"]["rows"] == 2
-    assert region["Architecture"] == more["Architecture"] == v5["Architecture"] == demo["Architecture"]
-    assert v5["Architecture"] == shipped["Architecture"]
-    for earlier, later in ((region, more), (more, v5)):     # each stage continues the one before
+    assert region["Architecture"] == more["Architecture"] == v5["Architecture"] == v5b["Architecture"] \
+        == demo["Architecture"]
+    assert v5b["Architecture"] == shipped["Architecture"]
+    assert v5b["Train"]["dataset"]["transforms"] == shipped["Train"]["dataset"]["transforms"]
+    for earlier, later in ((region, more), (more, v5), (v5, v5b)):     # each stage continues the one before
         assert later["Global"]["pretrained_model"] == earlier["Global"]["save_model_dir"].rstrip("/") + "/latest"
         assert later["Train"]["dataset"]["data_dir"] != earlier["Train"]["dataset"]["data_dir"]   # a fresh set
     assert demo["Architecture"]["Neck"]["rows"] == 1

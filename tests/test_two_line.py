@@ -97,3 +97,43 @@ def test_bad_option_names_the_step(bad):
     key = next(iter(bad))
     with pytest.raises(ValueError, match=rf"TwoLineToOneLine\.{key} must be a number"):
         create_operators([{"TwoLineToOneLine": bad}], {}, "Train.dataset.transforms")
+
+
+def _dark_runs(row, level=128):
+    dark = row < level
+    return int(np.sum(dark[1:] & ~dark[:-1]) + dark[0])
+
+
+def test_trim_cuts_each_line_to_its_text_and_keeps_every_character():
+    """trim: the top line's empty plate and frame to the sides go, the rows above and below both lines' text
+    go; all 5 top bars and 8 bottom bars stay, in order, and the top line's text is as tall as the crop."""
+    img, _ = _two_lines()
+    img[:, 1:3] = 20       # the plate frame's vertical edges, down the whole crop
+    img[:, -3:-1] = 20
+    split = find_line_split(img)
+    plain, trimmed = join_lines(img, split), join_lines(img, split, trim=True)
+    assert trimmed.shape[1] < plain.shape[1] - 40, (plain.shape, trimmed.shape)
+    grey = trimmed[..., 0]
+    top_w = trimmed.shape[1] - (img.shape[1])       # the bottom keeps its full width (rows trimmed only)
+    mid = grey[grey.shape[0] // 2]
+    assert _dark_runs(mid[:top_w]) == 5                # the top bars, and no frame edge
+    assert _dark_runs(mid[top_w:]) == 8 + 2            # the bottom bars between the frame's edges
+    rows_with_ink = np.where((grey[:, :top_w] < 128).any(axis=1))[0]
+    assert rows_with_ink.size >= 0.7 * grey.shape[0]   # the top text fills the height, not a band of it
+    assert np.array_equal(TwoLineToOneLine(trim=True)({"image": img.copy()})["image"], trimmed)
+
+
+def test_trim_keeps_generator_plates_legible():
+    """On the generator's two-line plates trimming never throws a line away: the joined crop is at least
+    as wide as the bottom line and its top part is at least 1.5 text heights wide (two characters)."""
+    for plate, label in _plates(True, 12, clean=False, seed=5):
+        split = find_line_split(plate)
+        if split is None:
+            continue
+        joined = join_lines(plate, split, trim=True)
+        assert joined.shape[1] - plate.shape[1] >= 1.5 * joined.shape[0] * 0.8, label
+
+
+def test_trim_must_be_a_boolean():
+    with pytest.raises(ValueError, match=r"TwoLineToOneLine\.trim must be true or false"):
+        create_operators([{"TwoLineToOneLine": {"trim": "yes"}}], {}, "Train.dataset.transforms")

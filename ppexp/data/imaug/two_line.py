@@ -96,9 +96,66 @@ def find_line_split(img, max_aspect=2.6, depth=0.45, min_line=0.1):
     return None if y is None else int(round(y * h / float(len(prof))))
 
 
-def join_lines(img, split):
-    """The top part (rows < split), scaled to the bottom part's height, placed left of the bottom part."""
+def _text_span(energy, min_len, rel=0.3, min_run=1):
+    """(start, end) of the run of ``energy`` above ``rel`` x its peak that holds the most energy (among runs
+    at least ``min_run`` long: a frame edge is a narrow run), grown over neighbouring runs separated by gaps
+    shorter than ``min_len`` (None when there is no such run)."""
+    peak = float(energy.max()) if len(energy) else 0.0
+    if peak <= 0:
+        return None
+    runs = _blocks(energy > rel * peak)
+    wide = [i for i, (a, b) in enumerate(runs) if b - a >= min_run]
+    if not wide:
+        return None
+    best = max(wide, key=lambda i: energy[runs[i][0]:runs[i][1]].sum())
+    lo, hi = best, best
+    while lo > 0 and runs[lo][0] - runs[lo - 1][1] < min_len:
+        lo -= 1
+    while hi + 1 < len(runs) and runs[hi + 1][0] - runs[hi][1] < min_len:
+        hi += 1
+    return runs[lo][0], runs[hi][1]
+
+
+def text_box(part, pad=0.12, gap=0.8):
+    """(y0, y1, x0, x1): the box around a line's text in ``part`` (one line of a plate), from horizontal
+    gradient energy (polarity-free). Rows: the strongest band of rows; columns: the strongest run of columns,
+    grown over gaps narrower than ``gap`` x the text height (the space between region name and digits); then
+    ``pad`` x the text height on every side. Frame edges, empty plate and car body beyond that are cut."""
+    h, w = part.shape[:2]
+    grey = part if part.ndim == 2 else cv2.cvtColor(part, cv2.COLOR_BGR2GRAY)
+    scale = PROFILE_HEIGHT / 2.0 / max(h, 1)
+    sw, sh = max(8, int(round(w * scale))), max(8, int(round(h * scale)))
+    small = cv2.resize(grey, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    gx = np.abs(cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3))
+    rows = _text_span(np.convolve(gx.mean(axis=1), np.ones(3, np.float32) / 3, mode="same"), 2)
+    if rows is None:
+        return 0, h, 0, w
+    th = rows[1] - rows[0]
+    k = max(1, th // 3)
+    cols_energy = np.convolve(gx[rows[0]:rows[1]].mean(axis=0), np.ones(k, np.float32) / k, mode="same")
+    cols = _text_span(cols_energy, max(2, int(gap * th)), rel=0.2, min_run=max(2, th // 2))
+    if cols is None or cols[1] - cols[0] < 1.5 * th:  # a line holds two characters or more: not text, keep all
+        cols = (0, sw)
+    p = pad * th
+    y0, y1 = max(0.0, rows[0] - p), min(float(sh), rows[1] + p)
+    x0, x1 = max(0.0, cols[0] - p), min(float(sw), cols[1] + p)
+    box = [int(round(v / scale)) for v in (y0, y1, x0, x1)]
+    if box[1] - box[0] < 4 or box[3] - box[2] < 4:
+        return 0, h, 0, w
+    return box[0], min(h, box[1]), box[2], min(w, box[3])
+
+
+def join_lines(img, split, trim=False):
+    """The top part (rows < split), scaled to the bottom part's height, placed left of the bottom part.
+    ``trim``: first cut each part to the box around its text (text_box: the top line's empty plate, bolts'
+    surroundings and frame to the sides, and the rows above and below either line's text), so both lines'
+    text is as tall as the joined crop and the top line takes no more width than its characters need."""
     top, bottom = img[:split], img[split:]
+    if trim:
+        y0, y1, x0, x1 = text_box(top)
+        top = top[y0:y1, x0:x1]
+        y0, y1, _, _ = text_box(bottom)
+        bottom = bottom[y0:y1]
     bh = bottom.shape[0]
     tw = max(1, int(round(top.shape[1] * bh / float(max(top.shape[0], 1)))))
     top = cv2.resize(top, (tw, bh), interpolation=cv2.INTER_LINEAR)
@@ -107,11 +164,15 @@ def join_lines(img, split):
 
 @TRANSFORMS.register()
 class TwoLineToOneLine:
-    """Config: ``- TwoLineToOneLine: {max_aspect: 2.6, depth: 0.45, min_line: 0.1}`` (these defaults)."""
+    """Config: ``- TwoLineToOneLine: {max_aspect: 2.6, depth: 0.45, min_line: 0.1, trim: false}`` (these
+    defaults). ``trim: true`` cuts each line to its text box before joining (join_lines)."""
 
     ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
 
-    def __init__(self, max_aspect=2.6, depth=0.45, min_line=0.1):
+    def __init__(self, max_aspect=2.6, depth=0.45, min_line=0.1, trim=False):
+        if not isinstance(trim, bool):
+            raise UsageError(f"TwoLineToOneLine.trim must be true or false, got {trim!r}; remove it for false")
+        self.trim = trim
         self.params = {}
         for key, value in (("max_aspect", max_aspect), ("depth", depth), ("min_line", min_line)):
             try:
@@ -124,5 +185,5 @@ class TwoLineToOneLine:
         img = data["image"]
         split = find_line_split(img, **self.params)
         if split is not None:
-            data["image"] = join_lines(img, split)
+            data["image"] = join_lines(img, split, trim=self.trim)
         return data
