@@ -73,17 +73,24 @@ def _encode(rng, img, i):
     return buf.tobytes()
 
 
-def _render_chunk(task):
-    out_dir, seed, start, stop, kinds, ratio, height, width, clean, joinable, font_list = task
+def write_rendered(out_dir, font_list, indices, render):
+    """In a worker: ``render(i) -> (JPEG bytes, *fields)`` for each index, written to out_dir/images/<i>.jpg.
+    Returns the rows ``(i, relative path, *fields)`` and the CPU seconds spent (plates and det scenes alike)."""
     fonts.use_fonts(font_list)
     cpu0, rows = time.process_time(), []
-    for i in range(start, stop):
-        data, label, kind, two = render_index(seed, i, kinds, ratio, height, width, clean, joinable)
+    for i in indices:
+        data, *fields = render(i)
         rel = f"images/{i:07d}.jpg"
         with open(os.path.join(out_dir, rel), "wb") as f:
             f.write(data)
-        rows.append((i, rel, label, kind, two))
+        rows.append((i, rel, *fields))
     return rows, time.process_time() - cpu0
+
+
+def _render_chunk(task):
+    out_dir, seed, start, stop, kinds, ratio, height, width, clean, joinable, font_list = task
+    return write_rendered(out_dir, font_list, range(start, stop),
+                          lambda i: render_index(seed, i, kinds, ratio, height, width, clean, joinable))
 
 
 def _worker_init():

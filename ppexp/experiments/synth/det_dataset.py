@@ -7,15 +7,12 @@ byte-identical files whatever the worker count; the last ``round(num * val_fract
 form the validation split.
 """
 import json
-import os
-import time
 
 import cv2
 import numpy as np
 
 from ppexp.errors import UsageError
-from ppexp.experiments.synth import fonts
-from ppexp.experiments.synth.dataset import _check_args, write_synth_set
+from ppexp.experiments.synth.dataset import _check_args, write_rendered, write_synth_set
 from ppexp.experiments.synth.det_scene import IGNORE, render_scene
 from ppexp.experiments.synth.render import DEFAULT_HEIGHT, DEFAULT_TWO_LINE_RATIO, check_kinds
 
@@ -43,15 +40,8 @@ def render_det_index(seed, i, kinds, two_line_ratio, width=None):
 
 def _render_det_chunk(task):
     out_dir, seed, start, stop, kinds, ratio, width, font_list = task
-    fonts.use_fonts(font_list)
-    cpu0, rows = time.process_time(), []
-    for i in range(start, stop):
-        data, label, plates, ignored = render_det_index(seed, i, kinds, ratio, width)
-        rel = f"images/{i:07d}.jpg"
-        with open(os.path.join(out_dir, rel), "wb") as f:
-            f.write(data)
-        rows.append((i, rel, label, plates, ignored))
-    return rows, time.process_time() - cpu0
+    return write_rendered(out_dir, font_list, range(start, stop),
+                          lambda i: render_det_index(seed, i, kinds, ratio, width))
 
 
 def _check_det_args(num, seed, val_fraction, two_line_ratio, width):
