@@ -26,13 +26,20 @@ from ppexp.errors import UsageError
 PROFILE_HEIGHT = 64  # rows of the normalised crop the profile is measured on
 
 
-def row_profile(img):
-    """Per-row mean |d/dx| of the grey image at PROFILE_HEIGHT rows, lightly smoothed (1-D float array)."""
+def _abs_dx(img, rows):
+    """|d/dx| of the grey image resized to ``rows`` rows (width in proportion, at least 8 columns): text
+    strokes, whatever their polarity."""
     grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     h, w = grey.shape[:2]
-    width = max(8, int(round(w * PROFILE_HEIGHT / float(max(h, 1)))))
-    grey = cv2.resize(grey, (width, PROFILE_HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32)
-    gx = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
+    width = max(8, int(round(w * rows / float(max(h, 1)))))
+    grey = cv2.resize(grey, (width, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
+
+
+def row_profile(img):
+    """Per-row mean |d/dx| of the grey image at PROFILE_HEIGHT rows, lightly smoothed (1-D float array)."""
+    gx = _abs_dx(img, PROFILE_HEIGHT)
+    width = gx.shape[1]
     margin = max(1, width // 12)  # the plate's frame and bolts sit at the sides
     prof = gx[:, margin:width - margin].mean(axis=1)
     return np.convolve(prof, np.ones(3, np.float32) / 3, mode="same")
@@ -122,11 +129,9 @@ def text_box(part, pad=0.12, gap=0.8):
     grown over gaps narrower than ``gap`` x the text height (the space between region name and digits); then
     ``pad`` x the text height on every side. Frame edges, empty plate and car body beyond that are cut."""
     h, w = part.shape[:2]
-    grey = part if part.ndim == 2 else cv2.cvtColor(part, cv2.COLOR_BGR2GRAY)
-    scale = PROFILE_HEIGHT / 2.0 / max(h, 1)
-    sw, sh = max(8, int(round(w * scale))), max(8, int(round(h * scale)))
-    small = cv2.resize(grey, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
-    gx = np.abs(cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3))
+    gx = _abs_dx(part, PROFILE_HEIGHT // 2)
+    sh, sw = gx.shape
+    scale = sh / float(max(h, 1))
     rows = _text_span(np.convolve(gx.mean(axis=1), np.ones(3, np.float32) / 3, mode="same"), 2)
     if rows is None:
         return 0, h, 0, w
