@@ -7,8 +7,8 @@ from ppexp import cli
 from ppexp.config import get_config
 
 DEMO_CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "det", "det_plates_demo.yml")
-TINY = ["Architecture.Backbone.model_name=small", "Architecture.Backbone.scale=0.35",
-        "Architecture.Neck.out_channels=16", "Eval.dataset.transforms.2.DetResizeForTest.limit_side_len=160"]
+TINY = ["Global.pretrained_model=null", "Architecture.Backbone.model_name=small", "Architecture.Backbone.scale=0.35",
+        "Architecture.Neck.out_channels=16", "Eval.dataset.transforms.2.DetResizeForTest={limit_side_len: 160, limit_type: max}"]
 
 
 def tiny_det_checkpoint(root, data_dir=None, label=None):

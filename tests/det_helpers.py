@@ -73,11 +73,12 @@ def det_config(root, label, train=TRAIN_TRANSFORMS, resize=None, eval_batch=2):
 
 def tiny_det_overrides(root, out_dir, crop=96, side=160):
     """-o overrides: configs/det/det_plates_demo.yml shrunk to a seconds-long run on ``root``."""
-    return [f"Global.save_model_dir={out_dir}", "Global.epoch_num=1", "Global.eval_batch_step=[0,2]",
+    return [f"Global.save_model_dir={out_dir}", "Global.pretrained_model=null", "Global.epoch_num=1",
+            "Global.eval_batch_step=[0,2]",
             "Global.print_batch_step=1", "Architecture.Backbone.model_name=small", "Architecture.Backbone.scale=0.35",
             "Architecture.Neck.out_channels=16", f"Train.dataset.data_dir={root}",
             f"Train.dataset.label_file_list=[{root}/train.txt]", f"Eval.dataset.data_dir={root}",
             f"Eval.dataset.label_file_list=[{root}/val.txt]", "Train.loader.num_workers=0",
             "Eval.loader.num_workers=0", "Train.loader.batch_size_per_card=3",
             f"Train.dataset.transforms.3.EastRandomCropData.size=[{crop},{crop}]",
-            f"Eval.dataset.transforms.2.DetResizeForTest.limit_side_len={side}"]
+            f"Eval.dataset.transforms.2.DetResizeForTest={{limit_side_len: {side}, limit_type: max}}"]

@@ -25,7 +25,7 @@ def det_root(tmp_path_factory):
 
 def _overrides(det_root, out, schedule="[[1, 64], [2, 96]]", workers=0):
     root, label = det_root
-    return [f"Global.save_model_dir={out}", "Global.epoch_num=3", "Global.eval_batch_step=[0,1000]",
+    return [f"Global.save_model_dir={out}", "Global.pretrained_model=null", "Global.epoch_num=3", "Global.eval_batch_step=[0,1000]",
             "Global.print_batch_step=1", "Global.use_visualdl=False", "Architecture.Backbone.model_name=small",
             "Architecture.Backbone.scale=0.35", "Architecture.Neck.out_channels=16",
             f"Train.dataset.data_dir={root}", f"Train.dataset.label_file_list=[{label}]",
