@@ -41,8 +41,12 @@ step "6/6 export both models, then detect -> recognise on the val scenes"
 $PPEXP export -c "$CFG" "${OPTS[@]}" "Global.checkpoints=$RUN/best_accuracy" "Global.save_inference_dir=$RUN/inference_det"
 $PPEXP export -c ppexp/pretrained/kr_plates_rec/config.yml -o "Global.checkpoints=ppexp/pretrained/kr_plates_rec/best_accuracy" \
     "Global.save_inference_dir=$RUN/inference_rec"
+# the recogniser was trained on crops resized to its RecResizeImg image_shape (wide ones squeezed): read them so,
+# as TextRecognition(input_shape=...) does, not at their natural width (README, Deploy with PaddleOCR 3)
+REC_SHAPE=$(.venv/bin/python -c "import yaml; c = yaml.safe_load(open('ppexp/pretrained/kr_plates_rec/config.yml'))
+print(','.join(map(str, next(t['RecResizeImg']['image_shape'] for t in c['Eval']['dataset']['transforms'] if 'RecResizeImg' in t))))")
 $PPEXP ocr --det-model-dir "$RUN/inference_det" --rec-model-dir "$RUN/inference_rec" --labels "$DATA/val.txt" \
-    --out "$RUN/ocr_val"
+    --rec-input-shape "$REC_SHAPE" --out "$RUN/ocr_val"
 
 echo
 echo "Detector: $RUN/best_accuracy.pdparams   metrics: $RUN/eval.json   end to end: $RUN/ocr_val/summary.json"

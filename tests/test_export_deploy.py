@@ -124,3 +124,52 @@ def test_eval_on_the_exported_model(exported, tmp_path):
     result = json.loads(metrics.read_text())
     assert result["samples"] == 16 and exported["model_dir"] in result["weights"]
     assert 0.0 <= result["norm_edit_dis"] <= 1.0 and "loss" not in result
+
+
+def test_input_shape_resizes_every_image_to_it(exported, tmp_path):
+    """--input-shape C,H,W: PaddleX's TextRecognition(input_shape=...) rule, each image stretched to H x W
+    (no padding, wide images squeezed), instead of the inference width rule."""
+    from ppexp.data.imaug import transform
+    from ppexp.data.imaug.rec_resize import resize_norm_img
+    from ppexp.engine.deployed import load_exported
+
+    _, ops, _ = load_exported(exported["model_dir"], [3, 32, 100])
+    _, default_ops, _ = load_exported(exported["model_dir"])
+    for h, w in ((20, 300), (40, 30)):                        # wider and narrower than 100 / 32
+        img = np.random.default_rng(h).integers(0, 255, (h, w, 3), dtype=np.uint8)
+        data = cv2.imencode(".png", img)[1].tobytes()
+        got = transform({"image": data}, ops)[0]
+        assert got.shape == (3, 32, 100)
+        assert np.array_equal(got, resize_norm_img(img, [3, 32, 100], padding=False)[0])
+        assert transform({"image": data}, default_ops)[0].shape[2] == max(100, int(np.ceil(32 * w / h)))
+    stretched = _predict(tmp_path, ["--model_dir", exported["model_dir"], "--input-shape", "3,32,100"],
+                         exported["images"])
+    default = _predict(tmp_path, ["--model_dir", exported["model_dir"]], exported["images"])
+    assert stretched.keys() == default.keys() and stretched != default    # the rule changes some results
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--input-shape", "3,32"], "give C,H,W"),
+    (["--input-shape", "3,0,100"], "give C,H,W"),
+])
+def test_input_shape_errors(exported, tmp_path, capsys, args, message):
+    code = main(["predict", "--model_dir", exported["model_dir"], "--image", exported["images"], *args,
+                 "-o", f"Global.save_res_path={tmp_path}/r.txt"])
+    assert code == 2 and message in capsys.readouterr().err
+    assert main(["predict", *exported["common"], "--image", exported["images"], "--input-shape", "3,32,100"]) == 2
+    assert "--model_dir" in capsys.readouterr().err
+
+
+def test_paddlex_input_shape_agrees_with_ppexp_input_shape(exported, tmp_path):
+    pytest.importorskip("paddleocr", reason="PaddleOCR 3 is not installed: pip install -e .[deploy]")
+    from paddleocr import TextRecognition
+
+    ours = _predict(tmp_path, ["--model_dir", exported["model_dir"], "--input-shape", "3,32,100"],
+                    exported["images"])
+    recognizer = TextRecognition(model_dir=exported["model_dir"], input_shape=(3, 32, 100))
+    paths = sorted(glob.glob(os.path.join(exported["images"], "*.png")))
+    theirs = {os.path.basename(r["input_path"]): (r["rec_text"], float(r["rec_score"]))
+              for r in recognizer.predict(paths, batch_size=1)}
+    assert {k: v[0] for k, v in theirs.items()} == {k: v[0] for k, v in ours.items()} and len(ours) == 24
+    for name, (_, score) in theirs.items():
+        assert abs(ours[name][1] - score) <= 5.1e-5, name

@@ -133,3 +133,32 @@ def test_labels_give_the_end_to_end_exact_match_rate(models, tmp_path, monkeypat
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["texts"] == total == len(calls) and summary["read_exactly"] == len(gt)
     assert f"end-to-end exact match: {len(gt)}/{total}" in capsys.readouterr().out
+
+
+def test_rec_input_shape_reaches_the_recogniser(models, tmp_path, monkeypatch, capsys):
+    """--rec-input-shape C,H,W: every crop is fed to the recogniser at exactly H x W (TextRecognition's
+    input_shape); a malformed shape stops the command with the flag named."""
+    det_dir, rec_dir, data = models
+    gt = _gt(data)
+    monkeypatch.setattr(ocr_pipeline.Detector, "__call__",
+                        lambda self, raw, name: ([np.array(b["points"]) for b in gt[name]], [0.9] * len(gt[name])))
+    shapes = []
+    real_init = ocr_pipeline.Recognizer.__init__
+
+    def spy_init(self, model_dir, input_shape=None):
+        real_init(self, model_dir, input_shape)
+        model = self.model
+        self.model = lambda x: (shapes.append(tuple(x.shape)), model(x))[1]
+
+    monkeypatch.setattr(ocr_pipeline.Recognizer, "__init__", spy_init)
+    assert cli.main(["ocr", "--det-model-dir", det_dir, "--rec-model-dir", rec_dir, "--image",
+                     str(data / "images"), "--out", str(tmp_path / "a"), "--rec-input-shape", "3,64,192"]) == 0
+    assert len(shapes) == sum(len(p) for p in gt.values()) and set(shapes) == {(1, 3, 64, 192)}
+    shapes.clear()
+    assert cli.main(["ocr", "--det-model-dir", det_dir, "--rec-model-dir", rec_dir, "--image",
+                     str(data / "images"), "--out", str(tmp_path / "b")]) == 0
+    assert len({s[3] for s in shapes}) > 1                        # PaddleX's width rule: widths vary
+    capsys.readouterr()
+    assert cli.main(["ocr", "--det-model-dir", det_dir, "--rec-model-dir", rec_dir, "--image",
+                     str(data / "images"), "--rec-input-shape", "64x192"]) == 2
+    assert "--rec-input-shape '64x192': give C,H,W" in capsys.readouterr().out

@@ -27,6 +27,9 @@ def add_parser(subparsers):
                         help="print at most N errors with --errors (all of them go to --json; default 100)")
     parser.add_argument("--model_dir", help="evaluate this exported model (ppexp export) instead of the "
                                             "config's checkpoint")
+    parser.add_argument("--input-shape", metavar="C,H,W",
+                        help="with --model_dir (rec): resize every image to exactly this shape, as "
+                             "TextRecognition(input_shape=...) does; default: PaddleX's width rule")
     parser.set_defaults(func=run)
     return parser
 
@@ -46,6 +49,9 @@ def run(args):
 
     from ppexp.engine.builder import is_det
 
+    if args.input_shape and (not args.model_dir or is_det(config)):
+        raise UsageError("--input-shape sets how an exported recogniser (--model_dir) resizes its "
+                         "images; it has no meaning for a checkpoint or a det model")
     if args.model_dir and is_det(config):
         if args.errors or args.groups:
             raise UsageError("ppexp eval: --errors/--groups report recognition errors; a det model gives "
@@ -53,7 +59,10 @@ def run(args):
         model, post_process, metric, config, path = _exported_det(config, args.model_dir)
         loss = None
     elif args.model_dir:
-        model, post_process, metric, config, path = _exported(config, args.model_dir)
+        from ppexp.engine.deployed import parse_input_shape
+
+        model, post_process, metric, config, path = _exported(config, args.model_dir,
+                                                              parse_input_shape(args.input_shape))
         loss = None
     else:
         parts, path = load_trained(config)
@@ -95,7 +104,7 @@ def _error_details(args, dataset, pairs, skipped):
     return error_report([(f, label, pred) for f, (pred, label) in zip(files, pairs)], groups)
 
 
-def _exported(config, model_dir):
+def _exported(config, model_dir, input_shape=None):
     """(model, post_process, metric, Eval config, description) for ``--model_dir``."""
     from ppexp.engine.builder import build_components
     from ppexp.engine.deployed import eval_config_for_exported, load_exported
@@ -110,7 +119,8 @@ def _exported(config, model_dir):
                          "config the model was exported from")
     metric = build_components(config).metric
     post_process = build_post_process({"name": "CTCLabelDecode"}, {}, charset=charset)
-    return model, post_process, metric, eval_config_for_exported(config, model_dir), f"exported model {model_dir}"
+    return (model, post_process, metric, eval_config_for_exported(config, model_dir, input_shape),
+            f"exported model {model_dir}")
 
 
 def _exported_det(config, model_dir):

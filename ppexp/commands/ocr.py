@@ -23,6 +23,9 @@ def add_parser(subparsers):
     p.add_argument("--out", default="./output/ocr", help="folder for JSON + PNG per image (default ./output/ocr)")
     p.add_argument("--drop-score", type=float, default=0.5,
                    help="leave out texts recognised with a lower score (upstream's drop_score, default 0.5)")
+    p.add_argument("--rec-input-shape", metavar="C,H,W",
+                   help="resize every crop to exactly this shape for recognition, as TextRecognition(input_shape="
+                        "...) does (e.g. 3,64,192 for the shipped plate recogniser); default: PaddleX's width rule")
     p.set_defaults(func=run)
     return p
 
@@ -50,7 +53,10 @@ def run(args):
         return 2
     try:
         targets = _targets(args)
-        detector, recognizer = Detector(args.det_model_dir), Recognizer(args.rec_model_dir)
+        from ppexp.engine.deployed import parse_input_shape
+
+        shape = parse_input_shape(args.rec_input_shape, "--rec-input-shape")
+        detector, recognizer = Detector(args.det_model_dir), Recognizer(args.rec_model_dir, shape)
     except ValueError as err:
         print(f"ppexp ocr: error: {err}")
         return 2

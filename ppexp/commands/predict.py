@@ -17,6 +17,9 @@ def add_parser(subparsers):
     parser.add_argument("--image", help="image file or folder (default: Global.infer_img)")
     parser.add_argument("--model_dir", help="an exported model (ppexp export) to run instead of the "
                                             "config's checkpoint")
+    parser.add_argument("--input-shape", metavar="C,H,W",
+                        help="with --model_dir (rec): resize every image to exactly this shape, as "
+                             "TextRecognition(input_shape=...) does; default: PaddleX's width rule")
     parser.add_argument("--out", help="det models: folder for <image>.json (boxes, scores) and <image>.png (boxes "
                                       "drawn); default <dir of Global.save_res_path>/det_results")
     parser.set_defaults(func=run)
@@ -31,7 +34,9 @@ def _load(args, config):
         from ppexp.engine.deployed import load_exported
         from ppexp.postprocess import build_post_process
 
-        model, ops, charset = load_exported(args.model_dir)
+        from ppexp.engine.deployed import parse_input_shape
+
+        model, ops, charset = load_exported(args.model_dir, parse_input_shape(args.input_shape))
         return model, build_post_process({"name": "CTCLabelDecode"}, {}, charset=charset), ops
     parts, _ = load_trained(config)
     return parts.model, parts.post_process, infer_ops(config, parts.charset)
@@ -60,6 +65,9 @@ def run(args):
 
     from ppexp.commands.predict_det import wants_det
 
+    if args.input_shape and (not args.model_dir or wants_det(args, config)):
+        raise UsageError("--input-shape sets how an exported recogniser (--model_dir) resizes its images; it has "
+                         "no meaning for a checkpoint or a det model")
     if wants_det(args, config):
         from ppexp.commands.predict_det import run_det
 

@@ -2,7 +2,11 @@
 
 Paddle Inference on inference.json/.pdiparams, the pre-processing and dictionary of its
 inference.yml, and the inference width rule of ppexp/data/imaug/rec_resize.py. Used by
-``ppexp predict --model_dir`` and ``ppexp eval --model_dir``.
+``ppexp predict --model_dir``, ``ppexp eval --model_dir`` and ``ppexp ocr``.
+
+``input_shape`` [C, H, W] mirrors ``TextRecognition(input_shape=...)``: PaddleX then resizes every crop
+to exactly H x W (stretched, no padding: RecResizeImg ``padding: false``) instead of the width rule.
+A model trained on squeezed wide crops reads those better that way; inference.yml cannot carry it.
 """
 import copy
 import os
@@ -13,6 +17,7 @@ import yaml
 
 from ppexp.data.imaug import create_operators
 from ppexp.engine.export import PPEXP_PREPROCESS_KEY
+from ppexp.errors import UsageError
 from ppexp.utils.character import CharacterDict
 
 
@@ -56,15 +61,30 @@ def read_infer_config(model_dir):
         return yaml.safe_load(f)
 
 
-def infer_transform_configs(infer_cfg, path="inference.yml"):
-    """PreProcess.transform_ops with RecResizeImg in infer_mode and the label encoders left out."""
+def parse_input_shape(text, flag="--input-shape"):
+    """'3,64,192' -> [3, 64, 192] (None stays None); UsageError naming the flag otherwise."""
+    if text is None:
+        return None
+    try:
+        shape = [int(v) for v in str(text).replace("x", ",").split(",")]
+    except ValueError:
+        shape = []
+    if len(shape) != 3 or min(shape) <= 0:
+        raise UsageError(f"{flag} {text!r}: give C,H,W, e.g. 3,64,192 (TextRecognition's input_shape)")
+    return shape
+
+
+def infer_transform_configs(infer_cfg, path="inference.yml", input_shape=None):
+    """PreProcess.transform_ops with RecResizeImg in infer_mode (or, with ``input_shape``, a plain
+    resize to it) and the label encoders left out."""
     ops = []
     for item in (infer_cfg.get("PreProcess") or {}).get("transform_ops") or []:
         (name, params), = item.items()
         if name.endswith("LabelEncode"):
             continue
         if name == "RecResizeImg":
-            params = dict(params or {}, infer_mode=True)
+            params = ({"image_shape": list(input_shape), "padding": False} if input_shape
+                      else dict(params or {}, infer_mode=True))
         ops.append({name: params})
     if not any("RecResizeImg" in op for op in ops):
         raise ValueError(f"{path}: PreProcess.transform_ops has no RecResizeImg; re-export the model")
@@ -79,20 +99,20 @@ def exported_charset(infer_cfg):
     return CharacterDict(characters=chars) if chars else CharacterDict()
 
 
-def load_exported(model_dir):
+def load_exported(model_dir, input_shape=None):
     """(ExportedModel, inference transforms, CharacterDict) of an exported model directory."""
     infer_cfg = read_infer_config(model_dir)
     charset = exported_charset(infer_cfg)
-    ops = create_operators(infer_transform_configs(infer_cfg, os.path.join(model_dir, "inference.yml")),
+    ops = create_operators(infer_transform_configs(infer_cfg, os.path.join(model_dir, "inference.yml"), input_shape),
                            {"charset": charset}, "inference.yml PreProcess")
     return ExportedModel(model_dir), ops, charset
 
 
-def eval_config_for_exported(config, model_dir):
+def eval_config_for_exported(config, model_dir, input_shape=None):
     """``config`` with the Eval set read as the exported model sees it: inference.yml's image steps
     (inference width rule, so one image per batch) after the config's label encoder."""
     config = copy.deepcopy(config)
-    infer_ops = infer_transform_configs(read_infer_config(model_dir))
+    infer_ops = infer_transform_configs(read_infer_config(model_dir), input_shape=input_shape)
     dataset = config["Eval"]["dataset"]
     labels = [op for op in dataset["transforms"] if next(iter(op)).endswith("LabelEncode")]
     decode = [op for op in infer_ops if "DecodeImage" in op]

@@ -44,14 +44,14 @@ def crop_quad(img, quad):
 class Recognizer:
     """An exported rec model run as PaddleX runs it (ppexp/engine/deployed.py)."""
 
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, input_shape=None):
         from ppexp.engine.deployed import load_exported, read_infer_config
         from ppexp.postprocess import build_post_process
 
         if (read_infer_config(model_dir).get("PostProcess") or {}).get("name") != "CTCLabelDecode":
             raise ValueError(f"--rec-model-dir {model_dir}: inference.yml is not a CTC recogniser's "
                              "(PostProcess CTCLabelDecode); give the directory `ppexp export` wrote for a rec config")
-        self.model, self.ops, charset = load_exported(model_dir)
+        self.model, self.ops, charset = load_exported(model_dir, input_shape)
         self.post = build_post_process({"name": "CTCLabelDecode"}, {}, charset=charset)
 
     def __call__(self, crop):
