@@ -19,6 +19,7 @@ REGION = os.path.join(REPO, "configs", "rec", "plates_pretrain_region.yml")
 MORE = os.path.join(REPO, "configs", "rec", "plates_pretrain_more.yml")
 V5 = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5.yml")
 V5B = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5b.yml")
+V5C = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5c.yml")
 SHIPPED_CONFIG = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "config.yml")
 SHIPPED = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "best_accuracy.pdparams")
 
@@ -36,16 +37,16 @@ def _load(path, extra=()):
 
 def test_stages_share_the_architecture_and_read_their_own_data():
     warm, pre, demo = _load(WARMUP), _load(PRETRAIN), _load(DEMO)
-    region, more, v5, v5b = _load(REGION), _load(MORE), _load(V5), _load(V5B)
+    region, more, v5, v5b, v5c = _load(REGION), _load(MORE), _load(V5), _load(V5B), _load(V5C)
     with open(SHIPPED_CONFIG, encoding="utf-8") as f:
         shipped = yaml.safe_load(f)
-    # stages 1-4 read two rows; stages 5-8 (8 is the shipped model) and the demo one row, else the same network
+    # stages 1-4 read two rows; stages 5-9 (9 is the shipped model) and the demo one row, else the same network
     assert warm["Architecture"] == pre["Architecture"] and pre["Architecture"]["Neck"]["rows"] == 2
     assert region["Architecture"] == more["Architecture"] == v5["Architecture"] == v5b["Architecture"] \
-        == demo["Architecture"]
-    assert v5b["Architecture"] == shipped["Architecture"]
-    assert v5b["Train"]["dataset"]["transforms"] == shipped["Train"]["dataset"]["transforms"]
-    for earlier, later in ((region, more), (more, v5), (v5, v5b)):     # each stage continues the one before
+        == v5c["Architecture"] == demo["Architecture"]
+    assert v5c["Architecture"] == shipped["Architecture"]
+    assert v5c["Train"]["dataset"] == shipped["Train"]["dataset"]      # the shipped model is stage 9's
+    for earlier, later in ((region, more), (more, v5), (v5, v5b), (v5b, v5c)):     # each stage continues the one before
         assert later["Global"]["pretrained_model"] == earlier["Global"]["save_model_dir"].rstrip("/") + "/latest"
         assert later["Train"]["dataset"]["data_dir"] != earlier["Train"]["dataset"]["data_dir"]   # a fresh set
     assert demo["Architecture"]["Neck"]["rows"] == 1
