@@ -49,9 +49,9 @@ def run(args):
 
     from ppexp.engine.builder import is_det
 
-    if args.input_shape and (not args.model_dir or is_det(config)):
-        raise UsageError("--input-shape sets how an exported recogniser (--model_dir) resizes its "
-                         "images; it has no meaning for a checkpoint or a det model")
+    from ppexp.engine.deployed import parse_input_shape
+
+    input_shape = parse_input_shape(args.input_shape, applies=bool(args.model_dir) and not is_det(config))
     if args.model_dir and is_det(config):
         if args.errors or args.groups:
             raise UsageError("ppexp eval: --errors/--groups report recognition errors; a det model gives "
@@ -59,10 +59,7 @@ def run(args):
         model, post_process, metric, config, path = _exported_det(config, args.model_dir)
         loss = None
     elif args.model_dir:
-        from ppexp.engine.deployed import parse_input_shape
-
-        model, post_process, metric, config, path = _exported(config, args.model_dir,
-                                                              parse_input_shape(args.input_shape))
+        model, post_process, metric, config, path = _exported(config, args.model_dir, input_shape)
         loss = None
     else:
         parts, path = load_trained(config)

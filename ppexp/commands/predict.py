@@ -26,7 +26,7 @@ def add_parser(subparsers):
     return parser
 
 
-def _load(args, config):
+def _load(args, config, input_shape=None):
     """(model, post_process, inference transforms)."""
     from ppexp.engine.predictor import infer_ops, load_trained
 
@@ -34,9 +34,7 @@ def _load(args, config):
         from ppexp.engine.deployed import load_exported
         from ppexp.postprocess import build_post_process
 
-        from ppexp.engine.deployed import parse_input_shape
-
-        model, ops, charset = load_exported(args.model_dir, parse_input_shape(args.input_shape))
+        model, ops, charset = load_exported(args.model_dir, input_shape)
         return model, build_post_process({"name": "CTCLabelDecode"}, {}, charset=charset), ops
     parts, _ = load_trained(config)
     return parts.model, parts.post_process, infer_ops(config, parts.charset)
@@ -65,14 +63,14 @@ def run(args):
 
     from ppexp.commands.predict_det import wants_det
 
-    if args.input_shape and (not args.model_dir or wants_det(args, config)):
-        raise UsageError("--input-shape sets how an exported recogniser (--model_dir) resizes its images; it has "
-                         "no meaning for a checkpoint or a det model")
+    from ppexp.engine.deployed import parse_input_shape
+
+    input_shape = parse_input_shape(args.input_shape, applies=bool(args.model_dir) and not wants_det(args, config))
     if wants_det(args, config):
         from ppexp.commands.predict_det import run_det
 
         return run_det(args, config, paths, log)
-    results = predict_images(*_load(args, config), paths)
+    results = predict_images(*_load(args, config, input_shape), paths)
     out_path = config["Global"].get("save_res_path")
     lines = [f"{path}\t{text}\t{score:.4f}" for path, text, score in results]
     for path, text, score in results:

@@ -61,10 +61,14 @@ def read_infer_config(model_dir):
         return yaml.safe_load(f)
 
 
-def parse_input_shape(text, flag="--input-shape"):
-    """'3,64,192' -> [3, 64, 192] (None stays None); UsageError naming the flag otherwise."""
+def parse_input_shape(text, flag="--input-shape", applies=True):
+    """'3,64,192' -> [3, 64, 192] (None stays None); UsageError naming the flag for a malformed shape,
+    or for any shape where it does not ``apply`` (a checkpoint or a det model instead of a rec export)."""
     if text is None:
         return None
+    if not applies:
+        raise UsageError(f"{flag} sets how an exported recogniser (--model_dir) resizes its images; it has no "
+                         "meaning for a checkpoint or a det model")
     try:
         shape = [int(v) for v in str(text).replace("x", ",").split(",")]
     except ValueError:
