@@ -11,8 +11,9 @@ MakeShrinkMap, NormalizeImage, ToCHWImage) on generated 320x320 JPEG images with
 then forward + DBLoss + backward + Adam step; global batch 4 (upstream's own CPU measurement used batch 4
 and 320x320 images). Configurations:
 
-  baseline   plain paddle defaults in one process (what a script gets without ppexp's CPU setup)
-  ppexp      what `ppexp train` does by default: all cores, Global.data_parallel auto
+  baseline     plain paddle defaults in one process (what a script gets without ppexp's CPU setup)
+  ppexp_1core  ppexp's setup on one core (one process, 1 thread): on AMD CPUs MKL's AVX2 code path
+  ppexp        what `ppexp train` does by default: all cores, Global.data_parallel auto
 
 Each configuration runs in a fresh process (thread settings and LD_PRELOAD only take effect at process
 start); figures are the median of the timed steps after warm-up; configurations are interleaved --repeat
@@ -41,6 +42,7 @@ UPSTREAM = {640: (0.31, 0.35), 320: (1.2, 1.5)}  # samples/s of upstream's train
 GOAL = 1.5
 CONFIGS = {
     "baseline": {"ensure": None},
+    "ppexp_1core": {"ensure": {"cpu_threads": 1, "data_parallel": False}},
     "ppexp": {"ensure": {"cpu_threads": None, "data_parallel": "auto"}},
 }
 
@@ -134,7 +136,7 @@ def batches(config, crop, local, total, rank):
 
 
 def child(args):
-    info = start_worker(CONFIGS[args.configs]["ensure"], args.batch)
+    info = start_worker(CONFIGS[args.configs]["ensure"], args.batch, model_type="det")
     import paddle
 
     from ppexp.config import get_config

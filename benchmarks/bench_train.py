@@ -53,8 +53,8 @@ CONFIGS = {
     "ppexp": {"ensure": {"cpu_threads": None, "data_parallel": "auto"}, "env": {},
               "loader_workers": 0},
 }
-CLEAN_VARS = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, "LD_PRELOAD",
-              "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY", "GOMP_SPINCOUNT")
+CLEAN_VARS = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, cpu_setup.MKL_CPU_VAR,
+              "LD_PRELOAD", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY", "GOMP_SPINCOUNT")
 
 
 # ----------------------------------------------------------------------------- parent side
@@ -281,11 +281,11 @@ def batches(args, info, loader_workers):
     return iter(paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=loader_workers))
 
 
-def start_worker(ensure, batch):
+def start_worker(ensure, batch, model_type=None):
     """The child's CPU setup: ppexp's (``ensure``: ensure_cpu_runtime kwargs; may start workers) or plain
     paddle (None). Imports paddle; returns this process's WorkerInfo."""
     if ensure is not None:
-        cpu_setup.ensure_cpu_runtime(batch_size=batch, **ensure)
+        cpu_setup.ensure_cpu_runtime(batch_size=batch, model_type=model_type, **ensure)
     import paddle  # noqa: F401  (after the runtime is prepared)
 
     if ensure is not None:

@@ -46,6 +46,10 @@ def main(argv=None, process_entry=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     args.process_entry = argv is None if process_entry is None else process_entry
+    if args.process_entry:
+        from ppexp.engine.cpu_setup import use_fast_mkl
+
+        use_fast_mkl()  # MKL's AVX2 path on AMD CPUs: eval / predict / export compute faster too
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

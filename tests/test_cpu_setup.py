@@ -16,7 +16,7 @@ IOMP = cpu_setup.iomp_library()
 
 
 def clean_env(**extra):
-    drop = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, "LD_PRELOAD")
+    drop = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, cpu_setup.MKL_CPU_VAR, "LD_PRELOAD")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONPATH"] = str(REPO)
     env["PYTHONUNBUFFERED"] = "1"  # lines arrive as written; each line is one write() below
@@ -57,8 +57,16 @@ def test_batch_is_split_evenly_with_a_minimum_per_worker():
     assert plan_cpu_parallel(2, "auto", batch_size=64, cores=2)["worker_batch"] == 32
     plan = plan_cpu_parallel(4, "auto", batch_size=30, cores=4)  # 30 % 4 != 0 -> 3 workers
     assert (plan["world_size"], plan["worker_batch"]) == (3, 10)
-    plan = plan_cpu_parallel(2, "auto", batch_size=12, cores=2)  # 6 < MIN_WORKER_BATCH
+    plan = plan_cpu_parallel(2, "auto", batch_size=12, cores=2)  # 6 < MIN_WORKER_BATCH (rec: 8)
     assert (plan["world_size"], plan["worker_batch"], plan["threads_per_worker"]) == (1, 12, 2)
+
+
+def test_det_workers_may_take_smaller_batches():
+    """A DB detector's BatchNorm sees thousands of positions per image: 2 images per worker suffice."""
+    plan = plan_cpu_parallel(2, "auto", batch_size=4, cores=2, model_type="det")
+    assert (plan["world_size"], plan["worker_batch"], plan["threads_per_worker"]) == (2, 2, 1)
+    assert plan_cpu_parallel(2, "auto", batch_size=4, cores=2, model_type="rec")["world_size"] == 1
+    assert plan_cpu_parallel(2, "auto", batch_size=2, cores=2, model_type="det")["world_size"] == 1
 
 
 @pytest.mark.parametrize("key,kwargs", [("cpu_threads", {"cpu_threads": "lots"}),
@@ -85,6 +93,16 @@ def test_runtime_env_sets_threads_and_keeps_user_preload():
         assert env["LD_PRELOAD"].split() == [IOMP, "libuser.so"]
         again = runtime_env(plan_cpu_parallel(2, False, cores=2), env)
         assert again["LD_PRELOAD"] == env["LD_PRELOAD"]  # not added twice
+
+
+def test_mkl_avx2_path_only_on_amd_and_only_when_unset():
+    var = cpu_setup.MKL_CPU_VAR
+    assert cpu_setup.mkl_cpu_env({}, vendor="AuthenticAMD") == {var: "5"}
+    assert cpu_setup.mkl_cpu_env({}, vendor="GenuineIntel") == {}  # MKL's own choice (e.g. AVX-512)
+    assert cpu_setup.mkl_cpu_env({var: "4"}, vendor="AuthenticAMD") == {}  # the user's value wins
+    vendor = cpu_setup.cpu_vendor()
+    env = runtime_env(plan_cpu_parallel(1, cores=2), {})
+    assert (env.get(var) == "5") == (vendor == "AuthenticAMD")
 
 
 def test_single_thread_env_leaves_preload_alone():

@@ -15,7 +15,7 @@ import subprocess
 import warnings
 
 from ppexp.config_defaults import dataset_files
-from ppexp.engine.cpu_setup import ENV_PLAN, THREAD_VARS, available_cores, iomp_library
+from ppexp.engine.cpu_setup import ENV_PLAN, MKL_CPU_VAR, THREAD_VARS, available_cores, iomp_library
 
 def dataset_paths(config):
     """(data_dirs, label_files) of Train and Eval as named in the config."""
@@ -33,7 +33,8 @@ EXPLAIN = {
     "paddle_version": "PaddlePaddle changed: kernels and numerics can differ; resuming may not reproduce",
     "python": "Python changed",
     "device": "device changed (CPU/GPU): speed and, with AMP, numerics differ",
-    "threads": "thread setup changed: speed differs (threads >1 without libiomp5 preloaded can be much slower)",
+    "threads": "thread/MKL setup changed: speed differs (threads >1 without libiomp5 preloaded can be much "
+               "slower; MKL_DEBUG_CPU_TYPE picks MKL's code path, which also moves float rounding)",
     "config_sha256": "the config differs from the one the run used (compare with `ppexp diff`)",
     "label_files": "a label file changed since the run: it trained on other labels",
     "dictionary": "the dictionary changed since the run: class ids no longer match its checkpoints",
@@ -99,7 +100,7 @@ def thread_setup(environ=None):
     env = os.environ if environ is None else environ
     lib = iomp_library()
     preload = env.get("LD_PRELOAD", "")
-    return {**{v: env.get(v) for v in THREAD_VARS}, "LD_PRELOAD": preload or None,
+    return {**{v: env.get(v) for v in (*THREAD_VARS, MKL_CPU_VAR)}, "LD_PRELOAD": preload or None,
             "libiomp5_preloaded": bool(lib and lib in preload) or "libiomp5" in preload,
             "cpu_plan": json.loads(env[ENV_PLAN]) if env.get(ENV_PLAN) else None}
 
@@ -168,7 +169,7 @@ def compare_env(old, new):
             diffs.append((key, old.get(key), new.get(key), EXPLAIN[key]))
     if _device_summary(old.get("device")) != _device_summary(new.get("device")):
         diffs.append(("device", old.get("device"), new.get("device"), EXPLAIN["device"]))
-    keys = [v for v in THREAD_VARS] + ["libiomp5_preloaded"]
+    keys = [*THREAD_VARS, MKL_CPU_VAR, "libiomp5_preloaded"]
     ot, nt = old.get("threads") or {}, new.get("threads") or {}
     changed = {k: (ot.get(k), nt.get(k)) for k in keys if ot.get(k) != nt.get(k)}
     if changed:

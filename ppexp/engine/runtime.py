@@ -59,7 +59,8 @@ def start_training_process(config, cpu_plan=True):
         from ppexp.engine.cpu_setup import ensure_cpu_runtime
 
         batch = ((config.get("Train") or {}).get("loader") or {}).get("batch_size_per_card")
-        ensure_cpu_runtime(g.get("cpu_threads"), g.get("data_parallel", "auto"), batch_size=batch)
+        ensure_cpu_runtime(g.get("cpu_threads"), g.get("data_parallel", "auto"), batch_size=batch,
+                           model_type=(config.get("Architecture") or {}).get("model_type"))
     info = prepare_runtime()
     setup_run_logging(config)
     select_device(config)

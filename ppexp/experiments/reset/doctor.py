@@ -69,7 +69,8 @@ def check_threads(config=None):
     g = (config or {}).get("Global") or {}
     batch = (((config or {}).get("Train") or {}).get("loader") or {}).get("batch_size_per_card")
     try:
-        plan = plan_cpu_parallel(g.get("cpu_threads"), g.get("data_parallel", "auto"), batch)
+        plan = plan_cpu_parallel(g.get("cpu_threads"), g.get("data_parallel", "auto"), batch,
+                                 model_type=((config or {}).get("Architecture") or {}).get("model_type"))
     except ValueError as err:
         return Check("cpu threads", ERROR, str(err), "set Global.cpu_threads to a positive int or 'auto'")
     lib = iomp_library()

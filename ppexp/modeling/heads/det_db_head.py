@@ -12,6 +12,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
+from ppexp.modeling.fast_ops import Conv2DTransposeFastBias
 from ppexp.modeling.registry import HEADS
 
 
@@ -25,7 +26,7 @@ def _bn_relu(channels):
 def _up_conv(in_channels, out_channels, kernel_size, fan_in):
     """Stride-2 transposed conv; bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as upstream."""
     bound = 1.0 / math.sqrt(fan_in)
-    return nn.Conv2DTranspose(
+    return Conv2DTransposeFastBias(
         in_channels, out_channels, kernel_size, stride=2,
         weight_attr=paddle.ParamAttr(initializer=nn.initializer.KaimingUniform()),
         bias_attr=paddle.ParamAttr(initializer=nn.initializer.Uniform(-bound, bound)))

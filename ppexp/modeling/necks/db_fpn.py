@@ -12,6 +12,7 @@ import paddle.nn.functional as F
 from paddle import nn
 
 from ppexp.modeling.backbones.rec_mobilenet_v3 import SEModule
+from ppexp.modeling.fast_ops import upsample_nearest
 from ppexp.modeling.registry import NECKS
 
 
@@ -30,7 +31,7 @@ def check_in_channels(where, in_channels):
 
 
 def up(x, scale):
-    return F.upsample(x, scale_factor=scale, mode="nearest", align_mode=1)
+    return upsample_nearest(x, scale)
 
 
 def top_down(ins):
