@@ -26,10 +26,10 @@ def _collate(batch):
     """Stack each field of KeepKeys' lists into one numpy array; skipped (None) samples are left out.
 
     Fields whose shapes differ between samples (detection eval: images resized per aspect ratio,
-    a different number of polygons per image) do not stack: the first field (the image, CHW) is
-    zero-padded at the bottom/right to the largest height and width of the batch (DBPostProcess
-    cuts each map back to round(src * ratio) from the ``shape`` field), any other is kept as a list
-    of per-sample arrays. So detection eval runs with batch_size_per_card > 1 (upstream needs 1)."""
+    a different number of polygons per image) do not stack: they stay lists of per-sample arrays.
+    The evaluator runs a list of images once per size and pads the outputs (DBPostProcess cuts each
+    map back to round(src * ratio) from the ``shape`` field), so a sample scores the same in any
+    batch: detection eval runs with batch_size_per_card > 1 (upstream needs 1)."""
     batch = [sample for sample in batch if sample is not None]
     if not batch:
         return [np.full((1,), -1, dtype="int64")]
@@ -38,21 +38,9 @@ def _collate(batch):
         items = [np.asarray(sample[i]) for sample in batch]
         if all(x.shape == items[0].shape for x in items):
             fields.append(np.stack(items))
-        elif i == 0 and all(x.ndim == 3 and x.shape[0] == items[0].shape[0] for x in items):
-            fields.append(pad_images(items))
         else:
             fields.append(items)
     return fields
-
-
-def pad_images(images):
-    """CHW images -> [N, C, max H, max W], zero-padded at the bottom/right."""
-    height = max(x.shape[1] for x in images)
-    width = max(x.shape[2] for x in images)
-    out = np.zeros((len(images), images[0].shape[0], height, width), dtype=images[0].dtype)
-    for k, img in enumerate(images):
-        out[k, :, : img.shape[1], : img.shape[2]] = img
-    return out
 
 
 def _to_tensors(fields):

@@ -27,11 +27,10 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, e
                 if progress is not None:
                     progress.update(1)
                 continue
-            images = batch[0] if isinstance(batch[0], paddle.Tensor) else paddle.to_tensor(batch[0])
             start = time.time()
-            preds = model(images)
+            preds, count = forward_batch(model, batch[0])
             total_time += time.time() - start
-            total_frames += images.shape[0]
+            total_frames += count
             if loss_fn is not None:
                 losses.append(_eval_loss(loss_fn, preds, batch))
             labels = batch[1].numpy() if hasattr(batch[1], "numpy") else batch[1]
@@ -56,6 +55,42 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, e
     if examples:
         result["examples"] = shown if examples < 0 else shown[:examples]
     return result
+
+
+def forward_batch(model, images):
+    """The model's outputs for a batch of images, and the batch size.
+
+    A ragged batch (a list of CHW arrays of different sizes: detection eval, each image resized to
+    its own aspect ratio) runs once per size; each output is zero-padded at the bottom/right to the
+    batch's largest. So a sample's prediction does not depend on the other images in its batch,
+    the batch size or how eval is sharded over CPU workers: the same as batch size 1 (upstream's
+    det eval). Padding the images instead would let the padding reach the maps near each image's
+    right and bottom edges through the convolutions' receptive field."""
+    if not isinstance(images, list):
+        images = images if isinstance(images, paddle.Tensor) else paddle.to_tensor(images)
+        return model(images), images.shape[0]
+    by_size = {}
+    for k, image in enumerate(images):
+        by_size.setdefault(tuple(image.shape), []).append(k)
+    per_sample = [None] * len(images)
+    for indices in by_size.values():
+        out = model(paddle.to_tensor(np.stack([images[k] for k in indices])))
+        for j, k in enumerate(indices):
+            per_sample[k] = {name: value[j] for name, value in out.items()} if isinstance(out, dict) else out[j]
+    if isinstance(per_sample[0], dict):
+        return {name: _pad_stack([p[name] for p in per_sample]) for name in per_sample[0]}, len(images)
+    return _pad_stack(per_sample), len(images)
+
+
+def _pad_stack(tensors):
+    """Same-rank tensors -> one [N, ...] tensor, each zero-padded at the end of every axis to the largest."""
+    shape = [max(int(t.shape[axis]) for t in tensors) for axis in range(len(tensors[0].shape))]
+    if all(list(t.shape) == shape for t in tensors):
+        return paddle.stack(tensors)
+    out = paddle.zeros([len(tensors), *shape], dtype=tensors[0].dtype)
+    for k, tensor in enumerate(tensors):
+        out[(k, *(slice(0, int(n)) for n in tensor.shape))] = tensor
+    return out
 
 
 def log_skipped(result, log):
