@@ -57,6 +57,32 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, e
     return result
 
 
+def share_rank0_statistics(model):
+    """Give every data-parallel rank rank 0's non-trained tensors (BatchNorm running mean/variance).
+
+    Gradients are all-reduced, so the weights agree across ranks, but each rank's BatchNorm running
+    statistics come from its own half of every batch. Rank 0 writes the checkpoints; when every rank
+    evaluates its shard with rank 0's statistics, the metric is the saved model's (measured: the det
+    demo's weights scored precision 0.893 in a 2-worker eval with per-rank statistics, 0.905 in
+    `ppexp eval`). Training is unchanged: in train mode BatchNorm uses the batch's statistics."""
+    if paddle.distributed.get_world_size() < 2:
+        return
+    trained = {id(p) for p in model.parameters() if not p.stop_gradient}
+    pairs = [(t, t.numpy()) for t in model.state_dict().values() if id(t) not in trained]  # persistable only
+    pairs = [(t, a) for t, a in pairs if a.size]
+    if not pairs:
+        return
+    stats, arrays = [t for t, _ in pairs], [a for _, a in pairs]
+    # one broadcast of everything as float64 (exact for float32 and small ints), through a fresh tensor:
+    # gloo refuses a parameter's own storage ("not in backend's place")
+    shared = paddle.to_tensor(np.concatenate([a.astype(np.float64).ravel() for a in arrays]))
+    paddle.distributed.broadcast(shared, src=0)
+    flat, offset = shared.numpy(), 0
+    for tensor, array in zip(stats, arrays):
+        tensor.set_value(flat[offset:offset + array.size].reshape(array.shape).astype(array.dtype))
+        offset += array.size
+
+
 def forward_batch(model, images):
     """The model's outputs for a batch of images, and the batch size.
 
