@@ -16,7 +16,8 @@ IOMP = cpu_setup.iomp_library()
 
 
 def clean_env(**extra):
-    drop = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, cpu_setup.MKL_CPU_VAR, "LD_PRELOAD")
+    drop = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, cpu_setup.MKL_CPU_VAR,
+            cpu_setup.MKL_SET_BY_PPEXP, "LD_PRELOAD")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONPATH"] = str(REPO)
     env["PYTHONUNBUFFERED"] = "1"  # lines arrive as written; each line is one write() below
@@ -97,12 +98,21 @@ def test_runtime_env_sets_threads_and_keeps_user_preload():
 
 def test_mkl_avx2_path_only_on_amd_and_only_when_unset():
     var = cpu_setup.MKL_CPU_VAR
-    assert cpu_setup.mkl_cpu_env({}, vendor="AuthenticAMD") == {var: "5"}
+    assert cpu_setup.mkl_cpu_env({}, vendor="AuthenticAMD") == {var: "5", cpu_setup.MKL_SET_BY_PPEXP: "1"}
     assert cpu_setup.mkl_cpu_env({}, vendor="GenuineIntel") == {}  # MKL's own choice (e.g. AVX-512)
     assert cpu_setup.mkl_cpu_env({var: "4"}, vendor="AuthenticAMD") == {}  # the user's value wins
     vendor = cpu_setup.cpu_vendor()
     env = runtime_env(plan_cpu_parallel(1, cores=2), {})
     assert (env.get(var) == "5") == (vendor == "AuthenticAMD")
+
+
+def test_mkl_path_note_for_doctor():
+    var = cpu_setup.MKL_CPU_VAR
+    assert f"{var}=5" in cpu_setup.mkl_path_note({}, vendor="AuthenticAMD")
+    assert cpu_setup.mkl_path_note({}, vendor="GenuineIntel") == ""
+    assert "set before ppexp" in cpu_setup.mkl_path_note({var: "0"}, vendor="AuthenticAMD")
+    ours = cpu_setup.mkl_cpu_env({}, vendor="AuthenticAMD")   # what `ppexp doctor`'s own process has
+    assert "AVX2 path" in cpu_setup.mkl_path_note(ours, vendor="AuthenticAMD")
 
 
 def test_single_thread_env_leaves_preload_alone():

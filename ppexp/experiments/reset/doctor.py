@@ -64,7 +64,7 @@ def check_gpu(config=None):
 
 
 def check_threads(config=None):
-    from ppexp.engine.cpu_setup import available_cores, current_plan, iomp_library, plan_cpu_parallel
+    from ppexp.engine.cpu_setup import available_cores, current_plan, iomp_library, mkl_path_note, plan_cpu_parallel
 
     g = (config or {}).get("Global") or {}
     batch = (((config or {}).get("Train") or {}).get("loader") or {}).get("batch_size_per_card")
@@ -93,7 +93,9 @@ def check_threads(config=None):
         tail = f"libiomp5 preloaded in this process ({lib})"
     else:
         tail = f"libiomp5 found for the preload ({lib})"
-    return Check("cpu threads", OK, f"CPU plan {what}{' (active)' if active else ''}; {tail}")
+    mkl = mkl_path_note()
+    return Check("cpu threads", OK,
+                 f"CPU plan {what}{' (active)' if active else ''}; {tail}" + (f"; {mkl}" if mkl else ""))
 
 
 def check_libgomp():
