@@ -54,7 +54,8 @@ CONFIGS = {
               "loader_workers": 0},
 }
 CLEAN_VARS = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, cpu_setup.MKL_CPU_VAR,
-              cpu_setup.MKL_SET_BY_PPEXP, "LD_PRELOAD", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY", "GOMP_SPINCOUNT")
+              cpu_setup.MKL_SET_BY_PPEXP, "LD_PRELOAD", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY",
+              "GOMP_SPINCOUNT")
 
 
 # ----------------------------------------------------------------------------- parent side

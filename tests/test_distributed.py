@@ -57,8 +57,9 @@ def test_default_cpu_run_uses_both_cores_with_global_batch(tmp_path):
     # the eval at step 4 (each rank scored its half of the val set) is the saved model's: every rank used
     # rank 0's BatchNorm statistics, which `latest` holds
     sharded = float(re.findall(r"cur metric, .*?loss: ([0-9.]+)", log)[-1])
-    eval_cmd = [sys.executable, "-c", "import sys; from ppexp.cli import main; sys.exit(main())", "eval", "-c", str(out / "config.yml"), "-o",
-                f"Global.checkpoints={out / 'latest'}", "--json", str(tmp_path / "m.json")]
+    eval_cmd = [sys.executable, "-c", "import sys; from ppexp.cli import main; sys.exit(main())", "eval",
+                "-c", str(out / "config.yml"), "-o", f"Global.checkpoints={out / 'latest'}",
+                "--json", str(tmp_path / "m.json")]
     proc = subprocess.run(eval_cmd, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     alone = json.loads((tmp_path / "m.json").read_text())["loss"]

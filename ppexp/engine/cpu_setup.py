@@ -21,6 +21,7 @@ The trainer's full contract, with a minimal loop: docs/cpu.md.
 Library code and tests never call ``ensure_cpu_runtime``; without it ``init_worker``
 sees a single worker and changes nothing but the thread count.
 """
+import functools
 import itertools
 import json
 import os
@@ -107,8 +108,9 @@ def plan_cpu_parallel(cpu_threads=None, data_parallel="auto", batch_size=None, c
     }
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_vendor():
-    """The CPU's vendor_id from /proc/cpuinfo ('AuthenticAMD', 'GenuineIntel', ...), or None."""
+    """The CPU's vendor_id from /proc/cpuinfo ('AuthenticAMD', 'GenuineIntel', ...), or None (read once)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
             for line in fh:
@@ -160,8 +162,8 @@ def runtime_env(plan, environ=None):
     """The environment a worker of ``plan`` needs (a new dict; ``environ`` untouched).
 
     MKL's AVX2 path is chosen on AMD CPUs (:func:`mkl_cpu_env`). Thread vars are forced to the plan;
-    LD_PRELOAD gets libiomp5 prepended (user entries kept) when threads > 1 so gcc's libgomp calls resolve to the same OpenMP
-    runtime as MKL/oneDNN -- two runtimes spinning on 2 cores is what makes
+    LD_PRELOAD gets libiomp5 prepended (user entries kept) when threads > 1 so gcc's libgomp calls
+    resolve to the same OpenMP runtime as MKL/oneDNN -- two runtimes spinning on 2 cores is what makes
     OMP_NUM_THREADS=2 slower than 1.
     """
     env = dict(os.environ if environ is None else environ)

@@ -20,6 +20,7 @@ def evaluate(model, loader, post_process, metric, loss_fn=None, progress=None, e
     if drops is not None:
         drops.snapshot_and_reset()
     model.eval()
+    share_rank0_statistics(model)  # sharded over data-parallel ranks: each shard scored as the model rank 0 saves
     total_time, total_frames, losses, shown = 0.0, 0, [], []
     with paddle.no_grad():
         for batch in loader:

@@ -26,7 +26,7 @@ from ppexp.engine.controls import (AmpControl, EarlyStopping, NonFiniteGuard, No
                                    nonfinite_tensors)
 from ppexp.engine.cpu_setup import current_plan
 from ppexp.engine.ema import ModelEMA, swap_weights
-from ppexp.engine.evaluator import evaluate, log_skipped, share_rank0_statistics
+from ppexp.engine.evaluator import evaluate, log_skipped
 from ppexp.engine.loggers import VisualDLLogger
 from ppexp.engine.run_lock import run_lock
 from ppexp.engine.runtime import capture_rng, restore_rng, set_seed
@@ -257,7 +257,6 @@ class Trainer:
         step = self.state["global_step"]
         best = self.state["best_model_dict"]
         with swap_weights(self.model, self.ema):  # with EMA on, the averaged weights are evaluated and saved
-            share_rank0_statistics(self.model)   # every rank's shard is scored as the model rank 0 saves
             # det eval batches carry no label maps, so no eval loss there
             result = evaluate(self.model, self.eval_loader, self.parts.post_process, self.parts.metric,
                               None if is_det(self.config) else self.parts.loss)

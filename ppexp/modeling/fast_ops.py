@@ -16,8 +16,10 @@ from paddle import nn
 
 def upsample_nearest(x, scale):
     """``F.upsample(x, scale_factor=scale, mode='nearest', align_mode=1)`` for an int scale."""
-    if not paddle.in_dynamic_mode() or scale == 1:
-        return F.upsample(x, scale_factor=scale, mode="nearest", align_mode=1) if scale != 1 else x
+    if scale == 1:
+        return x
+    if not paddle.in_dynamic_mode():
+        return F.upsample(x, scale_factor=scale, mode="nearest", align_mode=1)
     n, c, h, w = x.shape
     return x.reshape([n, c, h, 1, w, 1]).expand([n, c, h, scale, w, scale]).reshape([n, c, h * scale, w * scale])
 

@@ -64,7 +64,8 @@ def check_gpu(config=None):
 
 
 def check_threads(config=None):
-    from ppexp.engine.cpu_setup import available_cores, current_plan, iomp_library, mkl_path_note, plan_cpu_parallel
+    from ppexp.engine.cpu_setup import (available_cores, current_plan, iomp_library, mkl_path_note,
+                                        plan_cpu_parallel)
 
     g = (config or {}).get("Global") or {}
     batch = (((config or {}).get("Train") or {}).get("loader") or {}).get("batch_size_per_card")
