@@ -30,7 +30,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["ppexp", "ppexp.*"]),
-    package_data={"ppexp": ["dicts/*.txt", "pretrained/*/*.pdparams", "pretrained/*/*.yml", "pretrained/*/*.md"]},
+    package_data={"ppexp": ["dicts/*.txt", "modeling/csrc/*.cc", "pretrained/*/*.pdparams", "pretrained/*/*.yml",
+                            "pretrained/*/*.md"]},
     install_requires=_paddle_requirement() + [
         "pyyaml>=6",
         "numpy>=1.24",

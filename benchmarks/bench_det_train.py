@@ -34,8 +34,8 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from ppexp.engine import cpu_setup  # noqa: E402  (paddle-free import)
-from bench_train import (measure, run_bench_child, start_worker, timed_training, warn_if_disturbed,  # noqa: E402
-                         write_result)
+from bench_train import (measure, plain_paddle_env, run_bench_child, start_worker, timed_training,  # noqa: E402
+                         warn_if_disturbed, write_result)
 
 CONFIG_PATH = os.path.join(REPO, "configs", "det", "det_mv3_db.yml")
 UPSTREAM = {640: (0.31, 0.35), 320: (1.2, 1.5)}  # samples/s of upstream's trainer on this CPU
@@ -51,7 +51,7 @@ CONFIGS = {
 def run_child(crop, config, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--crops", str(crop), "--configs", config,
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(args.batch)]
-    return run_bench_child(cmd, {}, args, f"crop {crop}/{config}")
+    return run_bench_child(cmd, plain_paddle_env(CONFIGS[config]), args, f"crop {crop}/{config}")
 
 
 def parent(args):

@@ -53,7 +53,9 @@ CONFIGS = {
     "ppexp": {"ensure": {"cpu_threads": None, "data_parallel": "auto"}, "env": {},
               "loader_workers": 0},
 }
-CLEAN_VARS = (*cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN, cpu_setup.MKL_CPU_VAR,
+FAST_DEPTHWISE = "PPEXP_FAST_DEPTHWISE"  # ppexp.modeling.depthwise.SWITCH (that module imports paddle)
+CLEAN_VARS = (FAST_DEPTHWISE, *cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN,
+              cpu_setup.MKL_CPU_VAR,
               cpu_setup.MKL_SET_BY_PPEXP, "LD_PRELOAD", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY",
               "GOMP_SPINCOUNT")
 
@@ -87,7 +89,14 @@ def run_child(model, config, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--models", model,
            "--configs", config, "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--batch", str(args.batch), "--data", args.data]
-    return run_bench_child(cmd, CONFIGS[config]["env"], args, f"{model}/{config}")
+    return run_bench_child(cmd, {**CONFIGS[config]["env"], **plain_paddle_env(CONFIGS[config])}, args,
+                           f"{model}/{config}")
+
+
+def plain_paddle_env(config):
+    """A configuration without ppexp's CPU setup ("ensure": None) is plain paddle: paddle's own depthwise conv
+    too (ppexp/modeling/depthwise.py's op is part of what ppexp brings)."""
+    return {FAST_DEPTHWISE: "0"} if config["ensure"] is None else {}
 
 
 def run_bench_child(cmd, extra_env, args, what):

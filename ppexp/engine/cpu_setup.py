@@ -32,6 +32,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from ppexp.utils.cpuinfo import cpuinfo_field
+
 ENV_PLAN = "PPEXP_CPU_PLAN"  # JSON plan; set once the runtime is prepared (re-exec guard)
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 DIST_VARS = ("PADDLE_TRAINER_ID", "PADDLE_TRAINERS_NUM", "PADDLE_TRAINER_ENDPOINTS",
@@ -111,14 +113,7 @@ def plan_cpu_parallel(cpu_threads=None, data_parallel="auto", batch_size=None, c
 @functools.lru_cache(maxsize=1)
 def cpu_vendor():
     """The CPU's vendor_id from /proc/cpuinfo ('AuthenticAMD', 'GenuineIntel', ...), or None (read once)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
+    return cpuinfo_field("vendor_id")
 
 
 def mkl_cpu_env(environ=None, vendor=None):

@@ -10,6 +10,7 @@ height of 1 keeps height 1 (it does not fail or give 0).
 import paddle.nn.functional as F
 from paddle import nn
 
+from ppexp.modeling.depthwise import depthwise_conv2d, is_depthwise
 from ppexp.modeling.registry import BACKBONES
 
 SUPPORTED_SCALES = (0.35, 0.5, 0.75, 1.0, 1.25)
@@ -69,9 +70,10 @@ class ConvBNLayer(nn.Layer):
                               padding=padding, groups=groups, bias_attr=False)
         self.bn = nn.BatchNorm(out_channels)
         self.act = _activation(act)
+        self.depthwise = is_depthwise(self.conv)
 
     def forward(self, x):
-        x = self.bn(self.conv(x))
+        x = self.bn(depthwise_conv2d(x, self.conv) if self.depthwise else self.conv(x))
         return self.act(x) if self.act is not None else x
 
 
