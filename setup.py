@@ -44,6 +44,7 @@ setup(
         "pillow>=9",
         "pyclipper>=1.3",  # detection: polygon offsetting (MakeBorderMap, MakeShrinkMap, DBPostProcess)
         "shapely>=2.0",  # detection: polygon area/length and IoU (DetMetric)
+        "setuptools",  # paddle's custom-op builder (ppexp/modeling/depthwise.py); not in Python >= 3.12 venvs
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],
