@@ -29,6 +29,15 @@ import paddle
 
 from ppexp.utils.cpuinfo import cpuinfo_field
 
+try:  # paddle 3: tracing by to_static (AST) or by SOT (bytecode), where in_dynamic_mode() still says True
+    from paddle.base.dygraph.base import in_sot_simulation_mode, in_to_static_mode
+except ImportError:  # pragma: no cover - other paddle layouts: rely on in_dynamic_mode alone
+    def in_sot_simulation_mode():
+        return False
+
+    def in_to_static_mode():
+        return False
+
 log = logging.getLogger(__name__)
 
 SWITCH = "PPEXP_FAST_DEPTHWISE"
@@ -149,7 +158,9 @@ def is_depthwise(conv):
 
 def applies(x, conv):
     """Whether the fast op computes exactly what ``conv(x)`` computes here (see the module docstring)."""
-    return (paddle.in_dynamic_mode() and is_depthwise(conv) and conv.bias is None
+    if in_sot_simulation_mode() or in_to_static_mode() or not paddle.in_dynamic_mode():
+        return False  # being traced into a program (export, to_static): paddle's own conv op
+    return (is_depthwise(conv) and conv.bias is None
             and conv._data_format == "NCHW" and list(conv._dilation) == [1, 1]
             and x.place.is_cpu_place() and x.dtype == paddle.float32 and conv.weight.dtype == paddle.float32
             and not paddle.amp.is_autocast_enabled() and _explicit_padding(conv) is not None)
