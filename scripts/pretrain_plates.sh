@@ -4,9 +4,9 @@
 #   -> stage 3 one more epoch of them -> stage 4 on a fresh set with two-line plates joined into one line
 #   (TwoLineToOneLine) -> stage 5, a one-row model, on a set with legible region names, half two-line, all
 #   joinable -> stage 6, more of the same on a fresh set -> stage 7 on a fresh set of generator v5 (plate-style
-#   1, condensed two-line digits) -> stage 8, one more epoch on a fresh v5 set at a lower lr -> stage 9, the same
-#   recipe on another fresh v5 set -> copy the better of best_accuracy / latest of stage 9 (synthetic val) into
-#   ppexp/pretrained/kr_plates_rec/.
+#   1, condensed two-line digits) -> stage 8, one more epoch on a fresh v5 set at a lower lr -> stages 9, 10, 11,
+#   the same recipe on three more fresh v5 sets -> copy the better of best_accuracy / latest of stage 11 (synthetic
+#   val) into ppexp/pretrained/kr_plates_rec/.
 # Measured wall time and curves: docs/plates_convergence.md. Knobs: PRETRAIN_EPOCHS (stage 2), PRETRAIN_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,8 @@ MORE_OUT=${OUT%/}_more
 V5_OUT=${OUT%/}_v5
 V5B_OUT=${OUT%/}_v5b
 V5C_OUT=${OUT%/}_v5c
+V5D_OUT=${OUT%/}_v5d
+V5E_OUT=${OUT%/}_v5e
 SHIP=ppexp/pretrained/kr_plates_rec
 
 GEN_V=$($PY -c "from ppexp.experiments.synth.dataset import GENERATOR_VERSION as V; print(V)")
@@ -42,6 +44,8 @@ gen ./train_data/kr_plates_more --num 50000 --seed 500 --two-line-ratio 0.5 --cl
 gen ./train_data/kr_plates_v5 --num 64000 --seed 600 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.02 --joinable
 gen ./train_data/kr_plates_v5b --num 48000 --seed 700 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
 gen ./train_data/kr_plates_v5c --num 48000 --seed 800 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
+gen ./train_data/kr_plates_v5d --num 48000 --seed 900 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
+gen ./train_data/kr_plates_v5e --num 48000 --seed 1000 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
 
 $PPEXP check-labels -c configs/rec/plates_pretrain.yml --no-progress
 $PPEXP train -c configs/rec/plates_pretrain_warmup.yml -o "Global.save_model_dir=$WARM_OUT"
@@ -51,31 +55,26 @@ $PPEXP train -c configs/rec/plates_pretrain.yml -o "Global.save_model_dir=$OUT" 
     "Global.pretrained_model=$WARM_OUT/latest" "${EPOCHS[@]}"
 $PPEXP train -c configs/rec/plates_pretrain_long.yml -o "Global.save_model_dir=$LONG_OUT" \
     "Global.pretrained_model=$OUT/latest"
-$PPEXP check-labels -c configs/rec/plates_pretrain_join.yml --no-progress
-$PPEXP train -c configs/rec/plates_pretrain_join.yml -o "Global.save_model_dir=$JOIN_OUT" \
-    "Global.pretrained_model=$LONG_OUT/latest"
-$PPEXP check-labels -c configs/rec/plates_pretrain_region.yml --no-progress
-$PPEXP train -c configs/rec/plates_pretrain_region.yml -o "Global.save_model_dir=$REGION_OUT" \
-    "Global.pretrained_model=$JOIN_OUT/latest"
-$PPEXP train -c configs/rec/plates_pretrain_more.yml -o "Global.save_model_dir=$MORE_OUT" \
-    "Global.pretrained_model=$REGION_OUT/latest"
-$PPEXP check-labels -c configs/rec/plates_pretrain_v5.yml --no-progress
-$PPEXP train -c configs/rec/plates_pretrain_v5.yml -o "Global.save_model_dir=$V5_OUT" \
-    "Global.pretrained_model=$MORE_OUT/latest"
-$PPEXP check-labels -c configs/rec/plates_pretrain_v5b.yml --no-progress
-$PPEXP train -c configs/rec/plates_pretrain_v5b.yml -o "Global.save_model_dir=$V5B_OUT" \
-    "Global.pretrained_model=$V5_OUT/latest"
-$PPEXP check-labels -c configs/rec/plates_pretrain_v5c.yml --no-progress
-$PPEXP train -c configs/rec/plates_pretrain_v5c.yml -o "Global.save_model_dir=$V5C_OUT" \
-    "Global.pretrained_model=$V5B_OUT/latest"
+stage() {  # CONFIG OUT PREV_OUT: check the labels, then train CONFIG from PREV_OUT's final weights into OUT
+  $PPEXP check-labels -c "$1" --no-progress
+  $PPEXP train -c "$1" -o "Global.save_model_dir=$2" "Global.pretrained_model=$3/latest"
+}
+stage configs/rec/plates_pretrain_join.yml "$JOIN_OUT" "$LONG_OUT"
+stage configs/rec/plates_pretrain_region.yml "$REGION_OUT" "$JOIN_OUT"
+stage configs/rec/plates_pretrain_more.yml "$MORE_OUT" "$REGION_OUT"
+stage configs/rec/plates_pretrain_v5.yml "$V5_OUT" "$MORE_OUT"
+stage configs/rec/plates_pretrain_v5b.yml "$V5B_OUT" "$V5_OUT"
+stage configs/rec/plates_pretrain_v5c.yml "$V5C_OUT" "$V5B_OUT"
+stage configs/rec/plates_pretrain_v5d.yml "$V5D_OUT" "$V5C_OUT"
+stage configs/rec/plates_pretrain_v5e.yml "$V5E_OUT" "$V5D_OUT"
 mkdir -p "$SHIP"
 # pick best_accuracy or latest (lr annealed) of the last stage by synthetic val acc, never by real photos
-best=$($PY - "$V5C_OUT" <<'PYEOF'
+best=$($PY - "$V5E_OUT" <<'PYEOF'
 import json, subprocess, sys
 out = sys.argv[1]
 scores = {}
 for name in ("best_accuracy", "latest"):
-    subprocess.run([".venv/bin/ppexp", "eval", "-c", "configs/rec/plates_pretrain_v5c.yml", "-o",
+    subprocess.run([".venv/bin/ppexp", "eval", "-c", "configs/rec/plates_pretrain_v5e.yml", "-o",
                     f"Global.checkpoints={out}/{name}", "--json", f"{out}/eval_{name}.json"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     scores[name] = json.load(open(f"{out}/eval_{name}.json"))["acc"]
@@ -83,6 +82,6 @@ print(max(scores, key=scores.get))
 PYEOF
 )
 echo "synthetic val picks $best"
-cp "$V5C_OUT/$best.pdparams" "$SHIP/best_accuracy.pdparams"
-cp "$V5C_OUT/config.yml" "$SHIP/config.yml"
+cp "$V5E_OUT/$best.pdparams" "$SHIP/best_accuracy.pdparams"
+cp "$V5E_OUT/config.yml" "$SHIP/config.yml"
 echo "shipped: $SHIP/best_accuracy.pdparams ($(du -h "$SHIP/best_accuracy.pdparams" | cut -f1))"
