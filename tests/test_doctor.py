@@ -105,7 +105,11 @@ def test_env_json_written_and_compared(exp, monkeypatch):
                 "dictionary", "git"):
         assert key in rec, key
     assert rec["written_by"] == "train" and rec["threads"]["cpu_plan"] is None
+    assert rec["kernels"] == {"depthwise_conv": "ppexp"}  # scripts/setup.sh builds the op
     assert not compare_env(rec, collect_env(config))
+    other = dict(rec, kernels={"depthwise_conv": "paddle (PPEXP_FAST_DEPTHWISE=0)"})
+    assert [d[0] for d in compare_env(other, collect_env(config))] == ["kernels"]
+    assert not compare_env({k: v for k, v in rec.items() if k != "kernels"}, collect_env(config))  # older record
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     with open(exp["train"], "ab") as f:
         f.write(b"images/p_000.png\t12\xea\xb0\x803456\n")

@@ -40,6 +40,8 @@ EXPLAIN = {
     "dictionary": "the dictionary changed since the run: class ids no longer match its checkpoints",
     "git": "the code (git commit) changed since the run",
     "cores": "the number of usable CPU cores changed",
+    "kernels": "the depthwise conv kernel changed (ppexp's CPU op vs paddle's, ppexp/modeling/depthwise.py): "
+               "speed and float rounding differ",
 }
 
 
@@ -105,6 +107,15 @@ def thread_setup(environ=None):
             "cpu_plan": json.loads(env[ENV_PLAN]) if env.get(ENV_PLAN) else None}
 
 
+def kernel_setup(config):
+    """Which depthwise conv kernel training uses here: 'ppexp' or 'paddle (<why>)'."""
+    if (config.get("Global") or {}).get("use_gpu"):
+        return {"depthwise_conv": "paddle (GPU run)"}
+    from ppexp.modeling import depthwise
+
+    return {"depthwise_conv": "ppexp" if depthwise.load_op() is not None else f"paddle ({depthwise.reason()})"}
+
+
 def collect_env(config, written_by="train"):
     """The env.json record for ``config`` (a dict) as of now."""
     import ppexp
@@ -122,6 +133,7 @@ def collect_env(config, written_by="train"):
         "device": {"use_gpu": bool(g.get("use_gpu", False)), **paddle},
         "cores": available_cores(),
         "threads": thread_setup(),
+        "kernels": kernel_setup(config),
         "config_sha256": config_hash(config),
         "label_files": [_file_record(f) for f in dict.fromkeys(label_files)],
         "dictionary": _file_record(g.get("character_dict_path")),
@@ -175,6 +187,8 @@ def compare_env(old, new):
     if changed:
         diffs.append(("threads", {k: v[0] for k, v in changed.items()}, {k: v[1] for k, v in changed.items()},
                       EXPLAIN["threads"]))
+    if "kernels" in old and old.get("kernels") != new.get("kernels"):  # records before stop 27 have none
+        diffs.append(("kernels", old.get("kernels"), new.get("kernels"), EXPLAIN["kernels"]))
     old_labels = {r["path"]: r.get("sha256") for r in old.get("label_files") or [] if r}
     for rec in new.get("label_files") or []:
         if rec and rec["path"] in old_labels and old_labels[rec["path"]] != rec.get("sha256"):
