@@ -160,3 +160,10 @@ def test_doctor_says_which_kernel_runs(tmp_path, monkeypatch):
     assert dw._state["tried"] is False  # a later training in this process still builds it
     monkeypatch.setenv(dw.SWITCH, "0")
     assert "PPEXP_FAST_DEPTHWISE=0" in check_depthwise().message
+
+
+def test_a_strided_view_input_reads_its_own_values(op):
+    """A transposed view (paddle 3 keeps it non-contiguous) is read by its logical layout, not its storage."""
+    conv = paddle.nn.Conv2D(3, 3, 3, padding=1, groups=3, bias_attr=False)
+    view = paddle.randn([2, 3, 6, 5]).transpose([0, 1, 3, 2])
+    np.testing.assert_allclose(dw.depthwise_conv2d(view, conv).numpy(), conv(view).numpy(), rtol=1e-5, atol=1e-5)
