@@ -30,7 +30,7 @@ os.environ.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **cpu_setup.m
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
-from bench_train import busy_seconds, tree_cpu_seconds  # noqa: E402
+from bench_train import LoadMeter  # noqa: E402
 from ppexp.modeling import build_model, depthwise  # noqa: E402
 
 OPS = [  # (what, input shape, kernel, stride)
@@ -48,19 +48,6 @@ def use_fast(on):
         depthwise._state.update(op=FAST_OP, tried=True, reason=None)
     else:
         depthwise._state.update(op=None, tried=True, reason="benchmark baseline")
-
-
-class Foreign:
-    """CPU (cores) used by processes other than this one while timing."""
-
-    def __enter__(self):
-        self.t, self.busy, self.own = time.time(), busy_seconds(), tree_cpu_seconds(os.getpid())
-        return self
-
-    def __exit__(self, *exc):
-        wall = time.time() - self.t
-        busy, own = busy_seconds(), tree_cpu_seconds(os.getpid())
-        self.value = max(0.0, ((busy - self.busy) - (own - self.own)) / wall) if self.busy is not None else 0.0
 
 
 def time_op(shape, kernel, stride, steps):
@@ -157,9 +144,10 @@ def main():
         for _ in range(args.repeat):
             for on in (False, True):
                 use_fast(on)
-                with Foreign() as f:
-                    figures[on].append(measure())
-                foreign.append(f.value)
+                meter = LoadMeter()
+                meter.start()
+                figures[on].append(measure())
+                foreign.append(meter.stop())
         base, fast = statistics.median(figures[False]), statistics.median(figures[True])
         ratio = base / fast if unit == "ms" else fast / base
         print(f"{what:30s} {unit:>9s} {base:9.2f} {fast:9.2f} {ratio:6.2f}x {max(foreign):8.2f}")

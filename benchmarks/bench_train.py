@@ -55,9 +55,8 @@ CONFIGS = {
 }
 FAST_DEPTHWISE = "PPEXP_FAST_DEPTHWISE"  # ppexp.modeling.depthwise.SWITCH (that module imports paddle)
 CLEAN_VARS = (FAST_DEPTHWISE, *cpu_setup.THREAD_VARS, *cpu_setup.DIST_VARS, cpu_setup.ENV_PLAN,
-              cpu_setup.MKL_CPU_VAR,
-              cpu_setup.MKL_SET_BY_PPEXP, "LD_PRELOAD", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY",
-              "GOMP_SPINCOUNT")
+              cpu_setup.MKL_CPU_VAR, cpu_setup.MKL_SET_BY_PPEXP, "LD_PRELOAD", "OMP_WAIT_POLICY", "KMP_BLOCKTIME",
+              "KMP_AFFINITY", "GOMP_SPINCOUNT")
 
 
 # ----------------------------------------------------------------------------- parent side

@@ -162,6 +162,28 @@ def test_doctor_says_which_kernel_runs(tmp_path, monkeypatch):
     assert "PPEXP_FAST_DEPTHWISE=0" in check_depthwise().message
 
 
+def test_only_training_builds_the_op_for_env_json(tmp_path, monkeypatch):
+    """doctor and reset record the environment without a compile; a training's env.json builds (and names) it."""
+    from ppexp.engine.env_info import collect_env, compare_env
+
+    built = []
+    monkeypatch.setattr(dw, "_state", {"op": None, "tried": False, "reason": None})
+    monkeypatch.setenv(dw.CACHE_ENV, str(tmp_path / "empty"))
+    monkeypatch.setattr(dw, "_build", lambda build_dir, name: built.append(name) or _FakeModule())
+    config = {"Global": {"use_gpu": False}}
+    for who in ("doctor", "reset"):
+        assert collect_env(config, written_by=who)["kernels"] is None
+    assert built == []
+    trained = collect_env(config, written_by="train")
+    assert built and trained["kernels"] == {"depthwise_conv": "ppexp"}
+    unknown = dict(trained, kernels=None)
+    assert not [d for d in compare_env(trained, unknown) if d[0] == "kernels"]  # not known: not a change
+
+
+class _FakeModule:
+    ppexp_depthwise_conv2d = staticmethod(lambda *args: None)
+
+
 def test_a_strided_view_input_reads_its_own_values(op):
     """A transposed view (paddle 3 keeps it non-contiguous) is read by its logical layout, not its storage."""
     conv = paddle.nn.Conv2D(3, 3, 3, padding=1, groups=3, bias_attr=False)

@@ -107,13 +107,16 @@ def thread_setup(environ=None):
             "cpu_plan": json.loads(env[ENV_PLAN]) if env.get(ENV_PLAN) else None}
 
 
-def kernel_setup(config):
-    """Which depthwise conv kernel training uses here: 'ppexp' or 'paddle (<why>)'."""
+def kernel_setup(config, build=True):
+    """Which depthwise conv kernel training uses here: 'ppexp' or 'paddle (<why>)'. With ``build`` False (doctor,
+    reset: commands that must not spend a compile) None when the op is not built yet: training decides then."""
     if (config.get("Global") or {}).get("use_gpu"):
         return {"depthwise_conv": "paddle (GPU run)"}
     from ppexp.modeling import depthwise
 
-    return {"depthwise_conv": "ppexp" if depthwise.load_op() is not None else f"paddle ({depthwise.reason()})"}
+    if depthwise.load_op(build=build) is not None:
+        return {"depthwise_conv": "ppexp"}
+    return None if depthwise.reason() == depthwise.NOT_BUILT else {"depthwise_conv": f"paddle ({depthwise.reason()})"}
 
 
 def collect_env(config, written_by="train"):
@@ -133,7 +136,7 @@ def collect_env(config, written_by="train"):
         "device": {"use_gpu": bool(g.get("use_gpu", False)), **paddle},
         "cores": available_cores(),
         "threads": thread_setup(),
-        "kernels": kernel_setup(config),
+        "kernels": kernel_setup(config, build=written_by == "train"),
         "config_sha256": config_hash(config),
         "label_files": [_file_record(f) for f in dict.fromkeys(label_files)],
         "dictionary": _file_record(g.get("character_dict_path")),
@@ -187,8 +190,9 @@ def compare_env(old, new):
     if changed:
         diffs.append(("threads", {k: v[0] for k, v in changed.items()}, {k: v[1] for k, v in changed.items()},
                       EXPLAIN["threads"]))
-    if "kernels" in old and old.get("kernels") != new.get("kernels"):  # records before stop 27 have none
-        diffs.append(("kernels", old.get("kernels"), new.get("kernels"), EXPLAIN["kernels"]))
+    ok, nk = old.get("kernels"), new.get("kernels")  # None: not recorded (before stop 27) or not yet known
+    if ok and nk and ok != nk:
+        diffs.append(("kernels", ok, nk, EXPLAIN["kernels"]))
     old_labels = {r["path"]: r.get("sha256") for r in old.get("label_files") or [] if r}
     for rec in new.get("label_files") or []:
         if rec and rec["path"] in old_labels and old_labels[rec["path"]] != rec.get("sha256"):

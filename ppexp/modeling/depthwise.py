@@ -45,6 +45,7 @@ CACHE_ENV = "PPEXP_OPS_CACHE"
 SOURCE = Path(__file__).with_name("csrc") / "depthwise_conv2d.cc"
 CFLAGS = ["-O3", "-march=native", "-fopenmp-simd"]
 OP_NAME = "ppexp_depthwise_conv2d"
+NOT_BUILT = "not built yet"  # reason() after load_op(build=False) found no build in the cache
 
 _state = {"op": None, "tried": False, "reason": None}
 
@@ -115,7 +116,7 @@ def load_op(build=True):
                     module = None
             if module is None:
                 if not build:
-                    _state.update(tried=False, reason="not built yet")
+                    _state.update(tried=False, reason=NOT_BUILT)
                     return None
                 start = time.time()
                 module = _build(build_dir, name)
@@ -178,7 +179,7 @@ def depthwise_conv2d(x, conv):
     return op(x, conv.weight, sh, sw, ph, pw)
 
 
-def main(argv=None):
+def main():
     """``python -m ppexp.modeling.depthwise``: build (or find) the op and say which; used by scripts/setup.sh."""
     start = time.time()
     op = load_op()

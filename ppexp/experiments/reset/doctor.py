@@ -110,7 +110,7 @@ def check_depthwise():
                      "training speed on CPU)")
     if depthwise.load_op(build=False) is not None:
         return Check("depthwise conv", OK, f"ppexp's CPU kernel, built in {depthwise.cache_dir()}")
-    if depthwise.reason() == "not built yet" and (shutil.which("c++") or shutil.which("g++")):
+    if depthwise.reason() == depthwise.NOT_BUILT and (shutil.which("c++") or shutil.which("g++")):
         return Check("depthwise conv", OK, "ppexp's CPU kernel is built by the first training (~1 min once)",
                      "python -m ppexp.modeling.depthwise builds it now")
     return Check("depthwise conv", WARNING, f"ppexp's CPU kernel cannot be built ({depthwise.reason()}): "
