@@ -1,6 +1,9 @@
 """Helpers shared by tests: generated data and config overrides."""
 import os
 
+import cv2
+import numpy as np
+
 from ppexp.utils.toy_data import make_word_dataset
 
 
@@ -65,3 +68,17 @@ class StopAt:
     def __call__(self, trainer, step):
         if step == self.step:
             trainer._interrupted = True
+
+
+def generator_plates(two_line, n, clean, seed=11):
+    """n synthetic plates (BGR image, label) of the wanted layout, drawn by the plate generator."""
+    from ppexp.experiments.synth.dataset import render_index
+    from ppexp.experiments.synth.render import check_kinds
+
+    out, i = [], 0
+    while len(out) < n:
+        buf, label, _, two = render_index(seed, i, check_kinds(None), 0.5, 64, None, clean=clean)
+        i += 1
+        if two == two_line:
+            out.append((cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR), label))
+    return out

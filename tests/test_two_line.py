@@ -7,24 +7,16 @@ import numpy as np
 import pytest
 import yaml
 
+from helpers import generator_plates
 from ppexp.data.imaug import create_operators
 from ppexp.data.imaug.two_line import TwoLineToOneLine, find_line_split, join_lines
 from ppexp.engine.deployed import infer_transform_configs
 from ppexp.engine.export import PPEXP_PREPROCESS_KEY, dump_infer_config
-from ppexp.experiments.synth.dataset import render_index
-from ppexp.experiments.synth.render import check_kinds
 from ppexp.utils.character import CharacterDict
 
 
 def _plates(two_line, n, clean, seed=11):
-    """n synthetic plates (BGR) of the wanted layout, drawn by the generator."""
-    out, i = [], 0
-    while len(out) < n:
-        buf, label, _, two = render_index(seed, i, check_kinds(None), 0.5, 64, None, clean=clean)
-        i += 1
-        if two == two_line:
-            out.append((cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR), label))
-    return out
+    return generator_plates(two_line, n, clean, seed)
 
 
 def _two_lines(widths=(60, 120), heights=(14, 28), gap=8, w=130):
@@ -74,11 +66,13 @@ def test_transform_from_config_is_deterministic_and_validates_options():
     assert TwoLineToOneLine(max_aspect=0.1)({"image": img.copy()})["image"].shape == img.shape
 
 
-def test_export_records_the_step_and_deployed_runs_it_after_decoding(tmp_path):
+@pytest.mark.parametrize("steps", [[{"TwoLineToOneLine": {"max_aspect": 2.4}}],
+                                   [{"Deskew": {"min_angle": 2}}, {"CropToText": None}, {"TwoLineToOneLine": None}]])
+def test_export_records_the_step_and_deployed_runs_it_after_decoding(tmp_path, steps):
+    """ppexp's own image steps (TwoLineToOneLine, Deskew, CropToText) go under ppexp_preprocess, in order."""
     config = {"Global": {}, "PostProcess": {"name": "CTCLabelDecode"},
               "Eval": {"dataset": {"transforms": [
-                  {"DecodeImage": {"img_mode": "BGR", "channel_first": False}},
-                  {"TwoLineToOneLine": {"max_aspect": 2.4}},
+                  {"DecodeImage": {"img_mode": "BGR", "channel_first": False}}, *steps,
                   {"CTCLabelEncode": None},
                   {"RecResizeImg": {"image_shape": [3, 48, 160]}},
                   {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]}}}
@@ -86,10 +80,11 @@ def test_export_records_the_step_and_deployed_runs_it_after_decoding(tmp_path):
     dump_infer_config(config, path, CharacterDict(characters=list("0123456789")))
     infer = yaml.safe_load(open(path, encoding="utf-8"))
     names = [next(iter(op)) for op in infer["PreProcess"]["transform_ops"]]
-    assert "TwoLineToOneLine" not in names            # PaddleX asserts on unknown PreProcess ops
-    assert infer[PPEXP_PREPROCESS_KEY] == [{"TwoLineToOneLine": {"max_aspect": 2.4}}]
+    ours = [next(iter(op)) for op in steps]
+    assert not set(ours) & set(names)                 # PaddleX asserts on unknown PreProcess ops
+    assert infer[PPEXP_PREPROCESS_KEY] == [{name: args or {}} for op in steps for name, args in op.items()]
     ops = infer_transform_configs(infer)
-    assert [next(iter(op)) for op in ops][:2] == ["DecodeImage", "TwoLineToOneLine"]
+    assert [next(iter(op)) for op in ops][:1 + len(steps)] == ["DecodeImage", *ours]
 
 
 @pytest.mark.parametrize("bad", [{"max_aspect": "wide"}, {"depth": None}])

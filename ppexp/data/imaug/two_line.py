@@ -123,13 +123,14 @@ def _text_span(energy, min_len, rel=0.3, min_run=1):
     return runs[lo][0], runs[hi][1]
 
 
-def text_box(part, pad=0.12, gap=0.8):
+def text_box(part, pad=0.12, gap=0.8, rows=PROFILE_HEIGHT // 2):
     """(y0, y1, x0, x1): the box around a line's text in ``part`` (one line of a plate), from horizontal
     gradient energy (polarity-free). Rows: the strongest band of rows; columns: the strongest run of columns,
     grown over gaps narrower than ``gap`` x the text height (the space between region name and digits); then
-    ``pad`` x the text height on every side. Frame edges, empty plate and car body beyond that are cut."""
+    ``pad`` x the text height on every side. Frame edges, empty plate and car body beyond that are cut.
+    ``rows``: the height the energy is measured at (more for a loose crop, whose text is a band of it)."""
     h, w = part.shape[:2]
-    gx = _abs_dx(part, PROFILE_HEIGHT // 2)
+    gx = _abs_dx(part, rows)
     sh, sw = gx.shape
     scale = sh / float(max(h, 1))
     rows = _text_span(np.convolve(gx.mean(axis=1), np.ones(3, np.float32) / 3, mode="same"), 2)
