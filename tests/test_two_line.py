@@ -66,10 +66,13 @@ def test_transform_from_config_is_deterministic_and_validates_options():
     assert TwoLineToOneLine(max_aspect=0.1)({"image": img.copy()})["image"].shape == img.shape
 
 
-@pytest.mark.parametrize("steps", [[{"TwoLineToOneLine": {"max_aspect": 2.4}}],
-                                   [{"Deskew": {"min_angle": 2}}, {"CropToText": None}, {"TwoLineToOneLine": None}]])
+@pytest.mark.parametrize("steps", [
+    [{"TwoLineToOneLine": {"max_aspect": 2.4}}],
+    [{"ShrinkLarge": {"max_height": 64}}, {"Deskew": {"min_angle": 2}}, {"CropToText": None},
+     {"TwoLineToOneLine": None}]])
 def test_export_records_the_step_and_deployed_runs_it_after_decoding(tmp_path, steps):
-    """ppexp's own image steps (TwoLineToOneLine, Deskew, CropToText) go under ppexp_preprocess, in order."""
+    """ppexp's own image steps (ShrinkLarge, Deskew, CropToText, TwoLineToOneLine) go under ppexp_preprocess,
+    in order."""
     config = {"Global": {}, "PostProcess": {"name": "CTCLabelDecode"},
               "Eval": {"dataset": {"transforms": [
                   {"DecodeImage": {"img_mode": "BGR", "channel_first": False}}, *steps,

@@ -1,6 +1,6 @@
 """Data transforms. Importing this package registers every transform module."""
 from ppexp.data.imaug.registry import TRANSFORMS
-from ppexp.data.imaug import operators, label_ops, rec_resize, two_line, deskew, crop_to_text  # noqa: F401
+from ppexp.data.imaug import operators, label_ops, rec_resize, two_line, deskew, crop_to_text, shrink  # noqa: F401
 from ppexp.data.imaug import (  # noqa: F401  (registration: detection)
     det_label_ops, iaa_augment, random_crop_data, make_border_map, make_shrink_map, det_resize, copy_paste)
 
