@@ -11,9 +11,9 @@ next) is left alone: its strongest band is one of the lines. Deterministic; appl
 Eval, by ``ppexp predict`` and on an export (``ppexp_preprocess``; PaddleOCR 3 has no such step). Put it after
 Deskew and before TwoLineToOneLine.
 """
+from ppexp.data.imaug.options import number_option
 from ppexp.data.imaug.registry import TRANSFORMS
 from ppexp.data.imaug.two_line import PROFILE_HEIGHT, find_line_split, text_box
-from ppexp.errors import UsageError
 
 
 @TRANSFORMS.register()
@@ -23,14 +23,7 @@ class CropToText:
     ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
 
     def __init__(self, pad=0.3):
-        try:
-            pad = float(pad)
-        except (TypeError, ValueError):
-            raise UsageError(f"CropToText.pad must be a number, got {pad!r}; remove it for the default") from None
-        if not 0.0 <= pad <= 2.0:
-            raise UsageError(f"CropToText.pad must be between 0 and 2 (text heights), got {pad:g}; "
-                             "remove it for the default")
-        self.pad = pad
+        self.pad = number_option("CropToText", "pad", pad, lo=0.0, hi=2.0)
 
     def __call__(self, data):
         img = data["image"]

@@ -16,8 +16,8 @@ PaddleOCR 3's TextRecognition has no such step).
 import cv2
 import numpy as np
 
+from ppexp.data.imaug.options import number_option
 from ppexp.data.imaug.registry import TRANSFORMS
-from ppexp.errors import UsageError
 
 PROFILE_HEIGHT = 64  # rows of the normalised crop the angle is measured on
 
@@ -103,17 +103,9 @@ class Deskew:
     ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
 
     def __init__(self, max_angle=25.0, min_angle=3.0, margin=0.1):
-        self.params = {}
-        for key, value, lo, hi in (("max_angle", max_angle, 1.0, 45.0), ("min_angle", min_angle, 0.0, 45.0),
-                                   ("margin", margin, 0.0, 1.0)):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise UsageError(f"Deskew.{key} must be a number, got {value!r}; remove it for the default") from None
-            if not lo <= value <= hi:
-                raise UsageError(f"Deskew.{key} must be between {lo:g} and {hi:g}, got {value:g}; "
-                                 f"remove it for the default")
-            self.params[key] = value
+        bounds = (("max_angle", max_angle, 1.0, 45.0), ("min_angle", min_angle, 0.0, 45.0),
+                  ("margin", margin, 0.0, 1.0))
+        self.params = {key: number_option("Deskew", key, value, lo, hi) for key, value, lo, hi in bounds}
 
     def __call__(self, data):
         img = data["image"]

@@ -7,8 +7,8 @@ ppexp-only export step like Deskew (``ppexp_preprocess``).
 """
 import cv2
 
+from ppexp.data.imaug.options import number_option
 from ppexp.data.imaug.registry import TRANSFORMS
-from ppexp.errors import UsageError
 
 
 @TRANSFORMS.register()
@@ -18,14 +18,7 @@ class ShrinkLarge:
     ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
 
     def __init__(self, max_height=128):
-        try:
-            max_height = int(max_height)
-        except (TypeError, ValueError):
-            raise UsageError(f"ShrinkLarge.max_height must be a whole number of rows, got {max_height!r}; "
-                             "remove it for the default") from None
-        if max_height < 8:
-            raise UsageError(f"ShrinkLarge.max_height must be at least 8 rows, got {max_height}")
-        self.max_height = max_height
+        self.max_height = number_option("ShrinkLarge", "max_height", max_height, lo=8, whole=True)
 
     def __call__(self, data):
         img = data["image"]

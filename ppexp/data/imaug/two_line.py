@@ -20,6 +20,7 @@ TextRecognition accepts no such step: see docs/plates_convergence.md).
 import cv2
 import numpy as np
 
+from ppexp.data.imaug.options import number_option
 from ppexp.data.imaug.registry import TRANSFORMS
 from ppexp.errors import UsageError
 
@@ -179,13 +180,8 @@ class TwoLineToOneLine:
         if not isinstance(trim, bool):
             raise UsageError(f"TwoLineToOneLine.trim must be true or false, got {trim!r}; remove it for false")
         self.trim = trim
-        self.params = {}
-        for key, value in (("max_aspect", max_aspect), ("depth", depth), ("min_line", min_line)):
-            try:
-                self.params[key] = float(value)
-            except (TypeError, ValueError):
-                raise UsageError(f"TwoLineToOneLine.{key} must be a number, got {value!r}; "
-                                 f"remove it for the default") from None
+        self.params = {key: number_option("TwoLineToOneLine", key, value)
+                       for key, value in (("max_aspect", max_aspect), ("depth", depth), ("min_line", min_line))}
 
     def __call__(self, data):
         img = data["image"]
