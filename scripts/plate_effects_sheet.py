@@ -4,9 +4,10 @@
 
 Columns: the clean plate, then each effect of ppexp/experiments/synth/scene.py on it (seeded): a camera crop
 (perspective, tight box), a loose crop with car context, low resolution (x3 smaller, upsampled), motion blur,
-night/IR, IR negative, haze. The generator draws these at random rates; here each one is forced. The last
-column is what TwoLineToOneLine (ppexp/data/imaug/two_line.py) makes of the camera crop: two-line plates
-joined into one line, one-line plates unchanged.
+night/IR, IR negative, haze, a steep view (18 degrees, loose box). The generator draws these at random rates;
+here each one is forced. The last column is what the plate configs' image steps make of the steep view
+(Deskew levels it, CropToText cuts a one-line crop to its text, TwoLineToOneLine joins a two-line plate's
+lines: ppexp/data/imaug/).
 
     .venv/bin/python scripts/plate_effects_sheet.py --grid DIR [--out docs/img/synth_plates.jpg]
 
@@ -21,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ppexp.data.imaug.two_line import TwoLineToOneLine  # noqa: E402
+from ppexp.data.imaug import create_operators  # noqa: E402
 from ppexp.experiments.synth import fonts, scene  # noqa: E402
 from ppexp.experiments.synth.kinds import sample_spec  # noqa: E402
 from ppexp.experiments.synth.plate import draw_plate  # noqa: E402
@@ -33,12 +34,37 @@ H = 64
 def _loose(rng, plate):
     """place() with the very loose margins (bumper and body around the plate)."""
     orig = scene.crop_box
-    scene.crop_box = lambda r, q, h: (q[:, 0].min() - 0.5 * h, q[:, 1].min() - 0.8 * h,
-                                      q[:, 0].max() + 0.5 * h, q[:, 1].max() + 0.8 * h)
+    scene.crop_box = lambda r, q, h, cap=None: (q[:, 0].min() - 0.5 * h, q[:, 1].min() - 0.8 * h,
+                                                q[:, 0].max() + 0.5 * h, q[:, 1].max() + 0.8 * h)
     try:
         return scene.place(rng, plate, H)[0]
     finally:
         scene.crop_box = orig
+
+
+def _steep(rng, plate, degrees=18.0):
+    """place() with a steep view: the plate rotated by ``degrees`` in a loose box."""
+    orig_quad, orig_box = scene.plate_quad, scene.crop_box
+    t = np.deg2rad(degrees)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]], np.float32)
+    scene.plate_quad = lambda r, w, h, steep_tilt=15.0: (np.array([[-w, -h], [w, -h], [w, h], [-w, h]],
+                                                                  np.float32) / 2) @ rot.T
+    scene.crop_box = lambda r, q, h, cap=None: (q[:, 0].min() - 0.2 * h, q[:, 1].min() - 0.3 * h,
+                                                q[:, 0].max() + 0.2 * h, q[:, 1].max() + 0.3 * h)
+    try:
+        return scene.place(rng, plate, H)[0]
+    finally:
+        scene.plate_quad, scene.crop_box = orig_quad, orig_box
+
+
+IMAGE_STEPS = [{"ShrinkLarge": {"max_height": 64}}, {"Deskew": None}, {"CropToText": None}, {"TwoLineToOneLine": None}]
+
+
+def image_steps(img):
+    data = {"image": img}
+    for op in create_operators(IMAGE_STEPS, {}, "plate_effects_sheet"):
+        data = op(data)
+    return data["image"]
 
 
 def row(seed, kind, two):
@@ -54,8 +80,9 @@ def row(seed, kind, two):
         ("night / IR", scene.night_ir(np.random.default_rng([seed, 5]), u8(tight))),
         ("IR negative", scene.ir_negative(np.random.default_rng([seed, 6]), u8(tight))),
         ("haze", u8(scene.haze(np.random.default_rng([seed, 8]), tight))),
-        ("TwoLineToOneLine", TwoLineToOneLine()({"image": u8(tight)})["image"]),
     ]
+    steep = _steep(np.random.default_rng([seed, 9]), plate)
+    tiles += [("steep view", steep), ("image steps", image_steps(steep))]
     return tiles
 
 

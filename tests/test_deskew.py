@@ -10,6 +10,8 @@ from ppexp.data.imaug import create_operators
 from ppexp.data.imaug.crop_to_text import CropToText
 from ppexp.data.imaug.deskew import Deskew, estimate_angle, level, rotate_whole
 from ppexp.data.imaug.two_line import find_line_split
+from ppexp.experiments.synth.dataset import render_index
+from ppexp.experiments.synth.render import check_kinds
 
 
 def _plates(two_line, n, seed=11):
@@ -106,3 +108,17 @@ def test_crop_to_text_leaves_two_line_plates_to_the_join():
 def test_crop_to_text_bad_option_names_the_step(bad, message):
     with pytest.raises(ValueError, match=message):
         create_operators([{"CropToText": bad}], {}, "Eval.dataset.transforms")
+
+
+def test_joinable_two_line_plates_split_once_levelled():
+    """synth-plates --joinable (generator v6) redraws a two-line plate until Deskew + find_line_split join it,
+    as the plate configs' steps do; steep views (up to 25 degrees) included."""
+    split = total = 0
+    for i in range(40):
+        buf, label, _, two = render_index(21, i, check_kinds(None), 1.0, 64, None, joinable=True)
+        if not two:
+            continue
+        img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+        total += 1
+        split += find_line_split(Deskew()({"image": img})["image"]) is not None
+    assert total >= 30 and split >= total - 2, (split, total)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ppexp.data.imaug.deskew import Deskew
 from ppexp.data.imaug.two_line import find_line_split
 from ppexp.data.synth_sets import SYNTH_META
 from ppexp.errors import UsageError
@@ -28,8 +29,8 @@ JPEG_QUALITY = (55, 95)
 # Bumped whenever the same seed draws different plates; written to synth_meta.json so that scripts reuse a
 # generated set only when the current generator would draw the same one. 2: road-like two-line layout;
 # 3: plate-style flat-topped 3; 4: region names kept legible (render.legible_plate_rows); 5: plate-style 1, condensed
-# two-line serial digits.
-GENERATOR_VERSION = 5
+# two-line serial digits; 6: steep views up to 25 degrees, --joinable judged after Deskew.
+GENERATOR_VERSION = 6
 
 
 def is_clean(seed, i, clean):
@@ -47,9 +48,10 @@ JOIN_TRIES = 8
 def render_index(seed, i, kinds, two_line_ratio, height, width, clean=False, joinable=False):
     """(JPEG bytes, label, kind, two_line) of plate ``i`` for ``seed``; ``clean``: see is_clean.
 
-    ``joinable``: a two-line plate is drawn as a crop TwoLineToOneLine can join (its line gap found); the
-    same plate text is redrawn with its own streams ([seed, i, 2, k], up to JOIN_TRIES times) until it is.
-    Data for a one-row model, whose label order needs the lines side by side.
+    ``joinable``: a two-line plate is drawn as a crop TwoLineToOneLine can join once Deskew has levelled it
+    (its line gap found), as the plate configs' transforms do; the same plate text is redrawn with its own
+    streams ([seed, i, 2, k], up to JOIN_TRIES times) until it is. Data for a one-row model, whose label
+    order needs the lines side by side.
     """
     clean = is_clean(seed, i, clean)
     rng = np.random.default_rng([seed, i])
@@ -57,8 +59,10 @@ def render_index(seed, i, kinds, two_line_ratio, height, width, clean=False, joi
     spec = sample_spec(rng, kind, two)
     buf = _encode(rng, render_spec(rng, spec, height, width, clean=clean), i)
     if joinable and spec.two_line:
+        level = Deskew()
         for k in range(JOIN_TRIES):
-            if find_line_split(cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)) is not None:
+            img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+            if find_line_split(level({"image": img})["image"]) is not None:
                 break
             again = np.random.default_rng([seed, i, 2, k])
             buf = _encode(again, render_spec(again, spec, height, width, clean=clean), i)

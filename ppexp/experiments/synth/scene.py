@@ -16,15 +16,21 @@ def _u(rng, lo, hi):
     return lo + (hi - lo) * rng.random()
 
 
-def plate_quad(rng, w, h):
-    """Corners (4x2, clockwise from top-left) of a ``w`` x ``h`` plate seen in perspective."""
+# a steep view's rotation, degrees: plate crops (recognition) up to 25, as photos of parked cars from the side
+# show; det scenes keep 15
+STEEP_TILT = 25.0
+
+
+def plate_quad(rng, w, h, steep_tilt=15.0):
+    """Corners (4x2, clockwise from top-left) of a ``w`` x ``h`` plate seen in perspective (a steep view,
+    15% of them, is rotated by up to ``steep_tilt`` degrees)."""
     q = np.array([[-w, -h], [w, -h], [w, h], [-w, h]], np.float32) / 2
     strong = rng.random() < 0.15                        # now and then a steep view
     yaw, pitch = _u(rng, -0.12, 0.12) * (2.5 if strong else 1), _u(rng, -0.06, 0.06)
     q[:, 1] *= 1 + yaw * np.sign(q[:, 0])              # nearer side looks taller
     q[:, 0] *= 1 + pitch * np.sign(q[:, 1])
     q += rng.normal(0, 0.015 * h, (4, 2)).astype(np.float32)
-    t = np.deg2rad(_u(rng, -15, 15) if strong else float(np.clip(rng.normal(0, 2.5), -8, 8)))
+    t = np.deg2rad(_u(rng, -steep_tilt, steep_tilt) if strong else float(np.clip(rng.normal(0, 2.5), -8, 8)))
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]], np.float32)
     return q @ rot.T
 
@@ -84,7 +90,7 @@ def place(rng, plate, out_h, out_w=None, min_plate_rows=None):
     Returns (crop, plate height in crop pixels).
     """
     ph, pw = plate.shape[:2]
-    quad = plate_quad(rng, pw, ph)
+    quad = plate_quad(rng, pw, ph, STEEP_TILT)
     cap = None
     if min_plate_rows:                  # plate rows = ph * out_h / (quad height + margins * ph)
         quad_h = float(quad[:, 1].max() - quad[:, 1].min())
