@@ -10,7 +10,7 @@ import yaml
 from helpers import generator_plates
 from ppexp.data.imaug import create_operators
 from ppexp.data.imaug.two_line import TwoLineToOneLine, find_line_split, join_lines
-from ppexp.engine.deployed import infer_transform_configs
+from ppexp.engine.deployed import infer_transform_configs, ppexp_preprocessor
 from ppexp.engine.export import PPEXP_PREPROCESS_KEY, dump_infer_config
 from ppexp.utils.character import CharacterDict
 
@@ -88,6 +88,14 @@ def test_export_records_the_step_and_deployed_runs_it_after_decoding(tmp_path, s
     assert infer[PPEXP_PREPROCESS_KEY] == [{name: args or {}} for op in steps for name, args in op.items()]
     ops = infer_transform_configs(infer)
     assert [next(iter(op)) for op in ops][:1 + len(steps)] == ["DecodeImage", *ours]
+    # a PaddleOCR 3 application runs the same steps on a crop with ppexp_preprocessor(model_dir)
+    img, _ = _two_lines()
+    big = cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+    expected = big
+    for op in create_operators(steps, {}, "t"):
+        expected = op({"image": expected})["image"]
+    assert expected.shape != big.shape
+    assert np.array_equal(ppexp_preprocessor(str(tmp_path))(big), expected)
 
 
 @pytest.mark.parametrize("bad", [{"max_aspect": "wide"}, {"depth": None}])

@@ -112,6 +112,25 @@ def load_exported(model_dir, input_shape=None):
     return ExportedModel(model_dir), ops, charset
 
 
+def ppexp_preprocessor(model_dir):
+    """A function BGR crop -> BGR crop running the ppexp-only image steps an export records under
+    inference.yml's ``ppexp_preprocess`` (ShrinkLarge, Deskew, CropToText, TwoLineToOneLine: none of them
+    PaddleX ops), in order; the crop unchanged when there are none. For PaddleOCR 3 applications::
+
+        pre = ppexp_preprocessor(model_dir)
+        TextRecognition(model_dir=model_dir, input_shape=(3, 64, 192)).predict(pre(cv2.imread(path)))
+    """
+    steps = list(read_infer_config(model_dir).get(PPEXP_PREPROCESS_KEY) or [])
+    ops = create_operators(steps, {}, f"{os.path.join(model_dir, 'inference.yml')} {PPEXP_PREPROCESS_KEY}")
+
+    def preprocess(img):
+        data = {"image": img}
+        for op in ops:
+            data = op(data)
+        return data["image"]
+    return preprocess
+
+
 def eval_config_for_exported(config, model_dir, input_shape=None):
     """``config`` with the Eval set read as the exported model sees it: inference.yml's image steps
     (inference width rule, so one image per batch) after the config's label encoder."""

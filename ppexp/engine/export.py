@@ -110,8 +110,8 @@ def dump_infer_config(config, path, charset, model_name=None):
         infer[PPEXP_PREPROCESS_KEY] = extra
         names = ", ".join(next(iter(op)) for op in extra)
         logger.warning("%s: PaddleOCR 3's TextRecognition does not run %s (it reads PreProcess only); "
-                       "`ppexp predict/eval --model_dir` does. In your own application apply %s "
-                       "(ppexp.data.imaug) to each crop before recognition", path, names, names)
+                       "`ppexp predict/eval --model_dir` does. In your own application run each crop through "
+                       "ppexp.engine.deployed.ppexp_preprocessor(model_dir) before recognition", path, names)
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(infer, f, default_flow_style=False, allow_unicode=True, sort_keys=False)
 
