@@ -173,3 +173,34 @@ def test_paddlex_input_shape_agrees_with_ppexp_input_shape(exported, tmp_path):
     assert {k: v[0] for k, v in theirs.items()} == {k: v[0] for k, v in ours.items()} and len(ours) == 24
     for name, (_, score) in theirs.items():
         assert abs(ours[name][1] - score) <= 5.1e-5, name
+
+
+def test_paddlex_reads_like_ppexp_after_ppexp_preprocessor(exported, tmp_path):
+    """An export with ppexp-only image steps (here ShrinkLarge): a PaddleOCR 3 application that runs each crop
+    through ppexp_preprocessor(model_dir) first reads what `ppexp predict --model_dir` reads (README)."""
+    pytest.importorskip("paddleocr", reason="PaddleOCR 3 is not installed: pip install -e .[deploy]")
+    import shutil
+
+    from paddleocr import TextRecognition
+
+    from ppexp.engine.deployed import ppexp_preprocessor
+
+    model_dir = str(tmp_path / "export")
+    shutil.copytree(exported["model_dir"], model_dir)
+    path = os.path.join(model_dir, "inference.yml")
+    with open(path, encoding="utf-8") as f:
+        infer = yaml.safe_load(f)
+    infer["ppexp_preprocess"] = [{"ShrinkLarge": {"max_height": 24}}]
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(infer, f, allow_unicode=True, sort_keys=False)
+    ours = _predict(tmp_path, ["--model_dir", model_dir], exported["images"])
+    pre, recognizer = ppexp_preprocessor(model_dir), TextRecognition(model_dir=model_dir)
+    theirs = {}
+    for p in sorted(glob.glob(os.path.join(exported["images"], "*.png"))):
+        r = recognizer.predict(pre(cv2.imread(p)), batch_size=1)[0]
+        theirs[os.path.basename(p)] = (r["rec_text"], float(r["rec_score"]))
+    plain = _predict(tmp_path, ["--model_dir", exported["model_dir"]], exported["images"])
+    assert {k: v[1] for k, v in ours.items()} != {k: v[1] for k, v in plain.items()}  # the step changes scores
+    assert {k: v[0] for k, v in theirs.items()} == {k: v[0] for k, v in ours.items()}
+    for name, (_, score) in theirs.items():
+        assert abs(ours[name][1] - score) <= 5.1e-5, name
