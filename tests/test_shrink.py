@@ -39,3 +39,9 @@ def test_thin_strokes_survive_where_a_bilinear_shrink_drops_them():
 def test_bad_option_names_the_step(bad, message):
     with pytest.raises(ValueError, match=message):
         create_operators([{"ShrinkLarge": bad}], {}, "Eval.dataset.transforms")
+
+
+def test_the_default_is_the_generators_crop_height():
+    from ppexp.experiments.synth.render import DEFAULT_HEIGHT
+
+    assert ShrinkLarge().max_height == DEFAULT_HEIGHT

@@ -13,11 +13,12 @@ from ppexp.data.imaug.registry import TRANSFORMS
 
 @TRANSFORMS.register()
 class ShrinkLarge:
-    """Config: ``- ShrinkLarge: {max_height: 128}`` (this default). Put it first, after DecodeImage."""
+    """Config: ``- ShrinkLarge: {max_height: 64}`` (this default: the crop height synth-plates draws). Put it
+    first, after DecodeImage."""
 
     ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
 
-    def __init__(self, max_height=128):
+    def __init__(self, max_height=64):
         self.max_height = number_option("ShrinkLarge", "max_height", max_height, lo=8, whole=True)
 
     def __call__(self, data):
