@@ -143,3 +143,19 @@ def test_trim_keeps_generator_plates_legible():
 def test_trim_must_be_a_boolean():
     with pytest.raises(ValueError, match=r"TwoLineToOneLine\.trim must be true or false"):
         create_operators([{"TwoLineToOneLine": {"trim": "yes"}}], {}, "Train.dataset.transforms")
+
+
+def test_gap_puts_plate_coloured_columns_between_the_lines():
+    img, _ = _two_lines()
+    split = find_line_split(img)
+    plain = join_lines(img, split)
+    spaced = TwoLineToOneLine(gap=0.5)({"image": img.copy()})["image"]
+    bh = img.shape[0] - split
+    gw = int(round(0.5 * bh))
+    assert spaced.shape[1] == plain.shape[1] + gw
+    top_w = plain.shape[1] - img.shape[1]
+    assert np.array_equal(spaced[:, :top_w], plain[:, :top_w])
+    assert np.array_equal(spaced[:, top_w + gw:], plain[:, top_w:])
+    assert (spaced[:, top_w:top_w + gw] == 235).all()      # the card's colour, no ink
+    with pytest.raises(ValueError, match=r"TwoLineToOneLine\.gap must be between 0 and 2"):
+        TwoLineToOneLine(gap=3)

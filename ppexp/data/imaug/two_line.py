@@ -152,11 +152,13 @@ def text_box(part, pad=0.12, gap=0.8, rows=PROFILE_HEIGHT // 2):
     return box[0], min(h, box[1]), box[2], min(w, box[3])
 
 
-def join_lines(img, split, trim=False):
+def join_lines(img, split, trim=False, gap=0.0):
     """The top part (rows < split), scaled to the bottom part's height, placed left of the bottom part.
     ``trim``: first cut each part to the box around its text (text_box: the top line's empty plate, bolts'
     surroundings and frame to the sides, and the rows above and below either line's text), so both lines'
-    text is as tall as the joined crop and the top line takes no more width than its characters need."""
+    text is as tall as the joined crop and the top line takes no more width than its characters need.
+    ``gap``: that many joined heights of blank columns (the bottom part's median colour: its plate) between
+    the two, so the top line's last character and the bottom line's first do not touch."""
     top, bottom = img[:split], img[split:]
     if trim:
         y0, y1, x0, x1 = text_box(top)
@@ -166,26 +168,33 @@ def join_lines(img, split, trim=False):
     bh = bottom.shape[0]
     tw = max(1, int(round(top.shape[1] * bh / float(max(top.shape[0], 1)))))
     top = cv2.resize(top, (tw, bh), interpolation=cv2.INTER_LINEAR)
-    return np.concatenate([top, bottom], axis=1)
+    parts = [top, bottom]
+    gw = int(round(gap * bh))
+    if gw > 0:
+        colour = np.median(bottom.reshape(-1, bottom.shape[2]) if bottom.ndim == 3 else bottom, axis=0)
+        parts.insert(1, np.broadcast_to(colour.astype(bottom.dtype), (bh, gw) + bottom.shape[2:]))
+    return np.concatenate(parts, axis=1)
 
 
 @TRANSFORMS.register()
 class TwoLineToOneLine:
-    """Config: ``- TwoLineToOneLine: {max_aspect: 2.6, depth: 0.45, min_line: 0.1, trim: false}`` (these
-    defaults). ``trim: true`` cuts each line to its text box before joining (join_lines)."""
+    """Config: ``- TwoLineToOneLine: {max_aspect: 2.6, depth: 0.45, min_line: 0.1, trim: false, gap: 0}`` (these
+    defaults). ``trim: true`` cuts each line to its text box before joining; ``gap`` puts that many joined heights
+    of plate colour between the lines (join_lines)."""
 
     ppexp_only_export = True  # PaddleX has no such op: export writes it under ppexp_preprocess
 
-    def __init__(self, max_aspect=2.6, depth=0.45, min_line=0.1, trim=False):
+    def __init__(self, max_aspect=2.6, depth=0.45, min_line=0.1, trim=False, gap=0.0):
         if not isinstance(trim, bool):
             raise UsageError(f"TwoLineToOneLine.trim must be true or false, got {trim!r}; remove it for false")
         self.trim = trim
         self.params = {key: number_option("TwoLineToOneLine", key, value)
                        for key, value in (("max_aspect", max_aspect), ("depth", depth), ("min_line", min_line))}
+        self.gap = number_option("TwoLineToOneLine", "gap", gap, lo=0.0, hi=2.0)
 
     def __call__(self, data):
         img = data["image"]
         split = find_line_split(img, **self.params)
         if split is not None:
-            data["image"] = join_lines(img, split, trim=self.trim)
+            data["image"] = join_lines(img, split, trim=self.trim, gap=self.gap)
         return data
