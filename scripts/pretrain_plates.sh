@@ -5,8 +5,8 @@
 #   (TwoLineToOneLine) -> stage 5, a one-row model, on a set with legible region names, half two-line, all
 #   joinable -> stage 6, more of the same on a fresh set -> stage 7 on a fresh set of generator v5 (plate-style
 #   1, condensed two-line digits) -> stage 8, one more epoch on a fresh v5 set at a lower lr -> stages 9-12,
-#   the same recipe on four more fresh sets -> stages 13-14 with ShrinkLarge, Deskew and CropToText before the
-#   join, on fresh sets -> copy the better of best_accuracy / latest of stage 14 (synthetic val) into
+#   the same recipe on four more fresh sets -> stages 13-15 with ShrinkLarge, Deskew and CropToText before the
+#   join, on fresh sets -> copy the better of best_accuracy / latest of stage 15 (synthetic val) into
 #   ppexp/pretrained/kr_plates_rec/. Every set is drawn by the current generator (v6 since stop 28; the shipped
 #   stages were trained on the generator of their day: v5 up to stage 12).
 # Measured wall time and curves: docs/plates_convergence.md. Knobs: PRETRAIN_EPOCHS (stage 2), PRETRAIN_OUT.
@@ -29,7 +29,8 @@ V5E_OUT=${OUT%/}_v5e
 V5F_OUT=${OUT%/}_v5f
 V6A_OUT=${OUT%/}_v6a
 V6B_OUT=${OUT%/}_v6b
-LAST_CFG=configs/rec/plates_pretrain_v6b.yml
+V6C_OUT=${OUT%/}_v6c
+LAST_CFG=configs/rec/plates_pretrain_v6c.yml
 SHIP=ppexp/pretrained/kr_plates_rec
 
 GEN_V=$($PY -c "from ppexp.experiments.synth.dataset import GENERATOR_VERSION as V; print(V)")
@@ -55,6 +56,7 @@ gen ./train_data/kr_plates_v5e --num 48000 --seed 1000 --two-line-ratio 0.5 --cl
 gen ./train_data/kr_plates_v5f --num 48000 --seed 1100 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
 gen ./train_data/kr_plates_v6a --num 40000 --seed 1200 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
 gen ./train_data/kr_plates_v6b --num 40000 --seed 1300 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
+gen ./train_data/kr_plates_v6c --num 40000 --seed 1400 --two-line-ratio 0.5 --clean-ratio 0.1 --val-fraction 0.025 --joinable
 
 $PPEXP check-labels -c configs/rec/plates_pretrain.yml --no-progress
 $PPEXP train -c configs/rec/plates_pretrain_warmup.yml -o "Global.save_model_dir=$WARM_OUT"
@@ -78,10 +80,11 @@ stage configs/rec/plates_pretrain_v5d.yml "$V5D_OUT" "$V5C_OUT"
 stage configs/rec/plates_pretrain_v5e.yml "$V5E_OUT" "$V5D_OUT"
 stage configs/rec/plates_pretrain_v5f.yml "$V5F_OUT" "$V5E_OUT"
 stage configs/rec/plates_pretrain_v6a.yml "$V6A_OUT" "$V5F_OUT"
-stage "$LAST_CFG" "$V6B_OUT" "$V6A_OUT"
+stage configs/rec/plates_pretrain_v6b.yml "$V6B_OUT" "$V6A_OUT"
+stage "$LAST_CFG" "$V6C_OUT" "$V6B_OUT"
 mkdir -p "$SHIP"
 # pick best_accuracy or latest (lr annealed) of the last stage by synthetic val acc, never by real photos
-best=$($PY - "$V6B_OUT" "$LAST_CFG" <<'PYEOF'
+best=$($PY - "$V6C_OUT" "$LAST_CFG" <<'PYEOF'
 import json, subprocess, sys
 out, cfg = sys.argv[1:3]
 scores = {}
@@ -94,6 +97,6 @@ print(max(scores, key=scores.get))
 PYEOF
 )
 echo "synthetic val picks $best"
-cp "$V6B_OUT/$best.pdparams" "$SHIP/best_accuracy.pdparams"
-cp "$V6B_OUT/config.yml" "$SHIP/config.yml"
+cp "$V6C_OUT/$best.pdparams" "$SHIP/best_accuracy.pdparams"
+cp "$V6C_OUT/config.yml" "$SHIP/config.yml"
 echo "shipped: $SHIP/best_accuracy.pdparams ($(du -h "$SHIP/best_accuracy.pdparams" | cut -f1))"

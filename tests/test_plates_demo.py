@@ -25,6 +25,7 @@ V5E = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5e.yml")
 V5F = os.path.join(REPO, "configs", "rec", "plates_pretrain_v5f.yml")
 V6A = os.path.join(REPO, "configs", "rec", "plates_pretrain_v6a.yml")
 V6B = os.path.join(REPO, "configs", "rec", "plates_pretrain_v6b.yml")
+V6C = os.path.join(REPO, "configs", "rec", "plates_pretrain_v6c.yml")
 SHIPPED_CONFIG = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "config.yml")
 SHIPPED = os.path.join(REPO, "ppexp", "pretrained", "kr_plates_rec", "best_accuracy.pdparams")
 
@@ -43,22 +44,22 @@ def _load(path, extra=()):
 def test_stages_share_the_architecture_and_read_their_own_data():
     warm, pre, demo = _load(WARMUP), _load(PRETRAIN), _load(DEMO)
     region, more, v5, v5b, v5c = _load(REGION), _load(MORE), _load(V5), _load(V5B), _load(V5C)
-    v5d, v5e, v5f, v6a, v6b = _load(V5D), _load(V5E), _load(V5F), _load(V6A), _load(V6B)
+    v5d, v5e, v5f, v6a, v6b, v6c = _load(V5D), _load(V5E), _load(V5F), _load(V6A), _load(V6B), _load(V6C)
     with open(SHIPPED_CONFIG, encoding="utf-8") as f:
         shipped = yaml.safe_load(f)
-    # stages 1-4 read two rows; stages 5-14 (14 is the shipped model) and the demo one row, else the same network
+    # stages 1-4 read two rows; stages 5-15 (15 is the shipped model) and the demo one row, else the same network
     assert warm["Architecture"] == pre["Architecture"] and pre["Architecture"]["Neck"]["rows"] == 2
     assert region["Architecture"] == more["Architecture"] == v5["Architecture"] == v5b["Architecture"] \
         == v5c["Architecture"] == v5d["Architecture"] == v5e["Architecture"] == v5f["Architecture"] \
-        == v6a["Architecture"] == v6b["Architecture"] == demo["Architecture"]
-    assert v6b["Architecture"] == shipped["Architecture"]
-    assert v6b["Train"]["dataset"] == shipped["Train"]["dataset"]      # the shipped model is stage 14's
+        == v6a["Architecture"] == v6b["Architecture"] == v6c["Architecture"] == demo["Architecture"]
+    assert v6c["Architecture"] == shipped["Architecture"]
+    assert v6c["Train"]["dataset"] == shipped["Train"]["dataset"]      # the shipped model is stage 15's
     # the demo reads images as the shipped model was trained to: the same steps before the resize
     image_steps = lambda c, part: [t for t in c[part]["dataset"]["transforms"] if next(iter(t)) in
                                    ("ShrinkLarge", "Deskew", "CropToText", "TwoLineToOneLine")]
     for part in ("Train", "Eval"):
-        assert image_steps(demo, part) == image_steps(v6b, part) == image_steps(v6a, part) != []
-    stages = (region, more, v5, v5b, v5c, v5d, v5e, v5f, v6a, v6b)
+        assert image_steps(demo, part) == image_steps(v6c, part) == image_steps(v6b, part) == image_steps(v6a, part) != []
+    stages = (region, more, v5, v5b, v5c, v5d, v5e, v5f, v6a, v6b, v6c)
     for earlier, later in zip(stages, stages[1:]):     # each stage continues the one before, on a fresh set
         assert later["Global"]["pretrained_model"] == earlier["Global"]["save_model_dir"].rstrip("/") + "/latest"
         assert later["Train"]["dataset"]["data_dir"] != earlier["Train"]["dataset"]["data_dir"]   # a fresh set
