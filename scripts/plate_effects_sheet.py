@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ppexp.data.imaug import create_operators  # noqa: E402
+from ppexp.data.imaug import create_operators, transform  # noqa: E402
 from ppexp.experiments.synth import fonts, scene  # noqa: E402
 from ppexp.experiments.synth.kinds import sample_spec  # noqa: E402
 from ppexp.experiments.synth.plate import draw_plate  # noqa: E402
@@ -61,10 +61,7 @@ IMAGE_STEPS = [{"ShrinkLarge": {"max_height": 64}}, {"Deskew": None}, {"CropToTe
 
 
 def image_steps(img):
-    data = {"image": img}
-    for op in create_operators(IMAGE_STEPS, {}, "plate_effects_sheet"):
-        data = op(data)
-    return data["image"]
+    return transform({"image": img}, create_operators(IMAGE_STEPS, {}, "plate_effects_sheet"))["image"]
 
 
 def row(seed, kind, two):

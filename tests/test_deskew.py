@@ -1,5 +1,6 @@
 """Deskew and CropToText: a tilted plate crop is levelled and a loose one cut to its text (before
-TwoLineToOneLine); a level, tight one is left alone."""
+TwoLineToOneLine); a level, tight one is left alone. A tilted crop is made as a detector crops a tilted plate:
+rotate_whole, the plate rotated inside its axis-aligned bounding box."""
 
 import cv2
 import numpy as np
@@ -14,27 +15,16 @@ from ppexp.experiments.synth.dataset import render_index
 from ppexp.experiments.synth.render import check_kinds
 
 
-def _plates(two_line, n, seed=11):
-    """n clean synthetic plates (BGR) of the wanted layout."""
-    return generator_plates(two_line, n, True, seed)
-
-
-def _tilt(img, degrees):
-    """``img`` rotated by ``degrees`` (cv2's sense) inside its axis-aligned bounding box, as a detector
-    crops a tilted plate."""
-    return rotate_whole(img, degrees)
-
-
 @pytest.mark.parametrize("degrees", [-18.0, -9.0, 6.0, 14.0])
 def test_the_angle_that_levels_a_tilted_plate_is_found(degrees):
-    for plate, label in _plates(False, 3) + _plates(True, 3):
-        found = estimate_angle(_tilt(plate, degrees))
+    for plate, label in generator_plates(False, 3, True) + generator_plates(True, 3, True):
+        found = estimate_angle(rotate_whole(plate, degrees))
         base = estimate_angle(plate)
         assert abs(found - (base - degrees)) <= 1.5, (label, degrees, found, base)
 
 
 def test_a_level_plate_is_left_untouched():
-    for plate, label in _plates(False, 4):
+    for plate, label in generator_plates(False, 4, True):
         assert abs(estimate_angle(plate)) < 1.0, label
         data = {"image": plate}
         assert Deskew()(data)["image"] is plate
@@ -44,8 +34,8 @@ def test_a_tilted_two_line_plate_splits_after_deskew_and_keeps_its_size():
     """A two-line plate tilted by 15 degrees has no level gap between its lines; levelled, it has, and the
     levelled crop is about the original plate (the bounding box's empty corners cut away)."""
     split_level = split_before = split_after = 0
-    for plate, label in _plates(True, 8, seed=3):
-        tilted = _tilt(plate, 15.0)
+    for plate, label in generator_plates(True, 8, True, seed=3):
+        tilted = rotate_whole(plate, 15.0)
         split_level += find_line_split(plate) is not None
         split_before += find_line_split(tilted) is not None
         levelled = Deskew()({"image": tilted})["image"]
@@ -63,8 +53,8 @@ def test_level_keeps_the_whole_canvas_when_the_crop_is_no_rotated_rectangle():
 
 
 def test_deterministic_and_tiny_crops_pass_through():
-    plate, _ = _plates(True, 1)[0]
-    tilted = _tilt(plate, 11.0)
+    plate, _ = generator_plates(True, 1, True)[0]
+    tilted = rotate_whole(plate, 11.0)
     op = create_operators([{"Deskew": {"max_angle": 20}}], {}, "t")[0]
     a, b = op({"image": tilted.copy()})["image"], op({"image": tilted.copy()})["image"]
     assert np.array_equal(a, b) and a.shape != tilted.shape
@@ -72,12 +62,17 @@ def test_deterministic_and_tiny_crops_pass_through():
     assert op({"image": tiny})["image"] is tiny
 
 
-@pytest.mark.parametrize("bad, message", [({"max_angle": "steep"}, r"Deskew\.max_angle must be a number"),
-                                          ({"margin": 3}, r"Deskew\.margin must be between 0 and 1"),
-                                          ({"min_angle": -1}, r"Deskew\.min_angle must be between")])
-def test_bad_option_names_the_step(bad, message):
+@pytest.mark.parametrize("step, bad, message", [
+    ("Deskew", {"max_angle": "steep"}, r"Deskew\.max_angle must be a number"),
+    ("Deskew", {"margin": 3}, r"Deskew\.margin must be between 0 and 1"),
+    ("Deskew", {"min_angle": -1}, r"Deskew\.min_angle must be between"),
+    ("CropToText", {"pad": "wide"}, r"CropToText\.pad must be a number"),
+    ("CropToText", {"pad": 5}, r"CropToText\.pad must be between 0 and 2"),
+    ("ShrinkLarge", {"max_height": "tall"}, r"ShrinkLarge\.max_height must be a whole"),
+    ("ShrinkLarge", {"max_height": 4}, r"ShrinkLarge\.max_height must be at least 8")])
+def test_bad_option_names_the_step(step, bad, message):
     with pytest.raises(ValueError, match=message):
-        create_operators([{"Deskew": bad}], {}, "Train.dataset.transforms")
+        create_operators([{step: bad}], {}, "Train.dataset.transforms")
 
 
 def _loose(plate, top=40, bottom=50, side=30, colour=(40, 40, 45)):
@@ -87,7 +82,7 @@ def _loose(plate, top=40, bottom=50, side=30, colour=(40, 40, 45)):
 
 def test_crop_to_text_cuts_a_loose_one_line_crop_to_its_plate():
     """The loose crop is 2.4 plate heights tall; cut, it is about the plate (text plus the pad)."""
-    for plate, label in _plates(False, 4, seed=7):
+    for plate, label in generator_plates(False, 4, True, seed=7):
         loose = _loose(plate)
         out = CropToText()({"image": loose})["image"]
         h, w = plate.shape[:2]
@@ -97,17 +92,10 @@ def test_crop_to_text_cuts_a_loose_one_line_crop_to_its_plate():
 
 def test_crop_to_text_leaves_two_line_plates_to_the_join():
     """A crop with two text lines keeps both (its strongest band is one of them)."""
-    for plate, label in _plates(True, 6, seed=7):
+    for plate, label in generator_plates(True, 6, True, seed=7):
         if find_line_split(plate) is None:
             continue
         assert CropToText()({"image": plate})["image"] is plate, label
-
-
-@pytest.mark.parametrize("bad, message", [({"pad": "wide"}, r"CropToText\.pad must be a number"),
-                                          ({"pad": 5}, r"CropToText\.pad must be between 0 and 2")])
-def test_crop_to_text_bad_option_names_the_step(bad, message):
-    with pytest.raises(ValueError, match=message):
-        create_operators([{"CropToText": bad}], {}, "Eval.dataset.transforms")
 
 
 def test_joinable_two_line_plates_split_once_levelled():

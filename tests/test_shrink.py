@@ -1,9 +1,7 @@
 """ShrinkLarge: a crop taller than max_height is shrunk to it by area averaging (no aliasing), others kept."""
 import cv2
 import numpy as np
-import pytest
 
-from ppexp.data.imaug import create_operators
 from ppexp.data.imaug.shrink import ShrinkLarge
 
 
@@ -32,13 +30,6 @@ def test_thin_strokes_survive_where_a_bilinear_shrink_drops_them():
         bilinear = cv2.resize(img, (100, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32)
         lost += (255 - bilinear.mean()) < 0.5 * ink
     assert lost >= 4
-
-
-@pytest.mark.parametrize("bad, message", [({"max_height": "tall"}, r"ShrinkLarge\.max_height must be a whole"),
-                                          ({"max_height": 4}, r"ShrinkLarge\.max_height must be at least 8")])
-def test_bad_option_names_the_step(bad, message):
-    with pytest.raises(ValueError, match=message):
-        create_operators([{"ShrinkLarge": bad}], {}, "Eval.dataset.transforms")
 
 
 def test_the_default_is_the_generators_crop_height():

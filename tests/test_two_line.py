@@ -15,10 +15,6 @@ from ppexp.engine.export import PPEXP_PREPROCESS_KEY, dump_infer_config
 from ppexp.utils.character import CharacterDict
 
 
-def _plates(two_line, n, clean, seed=11):
-    return generator_plates(two_line, n, clean, seed)
-
-
 def _two_lines(widths=(60, 120), heights=(14, 28), gap=8, w=130):
     """A white card with a small dark bar row on top and a large one below: a two-line layout."""
     h = 6 + heights[0] + gap + heights[1] + 6
@@ -47,12 +43,12 @@ def test_one_line_and_wide_crops_are_left_alone():
     img, _ = _two_lines()
     wide = cv2.resize(img, (img.shape[1] * 3, img.shape[0]))   # aspect above max_aspect: one-line
     assert find_line_split(wide) is None
-    for plate, label in _plates(False, 30, clean=True):
+    for plate, label in generator_plates(False, 30, clean=True):
         assert find_line_split(plate) is None, label
 
 
 def test_generator_two_line_plates_are_mostly_split():
-    plates = _plates(True, 20, clean=True)
+    plates = generator_plates(True, 20, clean=True)
     found = sum(find_line_split(p) is not None for p, _ in plates)
     assert found >= 16, found   # clean two-line plates: the gap is there
 
@@ -132,7 +128,7 @@ def test_trim_cuts_each_line_to_its_text_and_keeps_every_character():
 def test_trim_keeps_generator_plates_legible():
     """On the generator's two-line plates trimming never throws a line away: the joined crop is at least
     as wide as the bottom line and its top part is at least 1.5 text heights wide (two characters)."""
-    for plate, label in _plates(True, 12, clean=False, seed=5):
+    for plate, label in generator_plates(True, 12, clean=False, seed=5):
         split = find_line_split(plate)
         if split is None:
             continue

@@ -15,7 +15,7 @@ import numpy as np
 import paddle
 import yaml
 
-from ppexp.data.imaug import create_operators
+from ppexp.data.imaug import create_operators, transform
 from ppexp.engine.export import PPEXP_PREPROCESS_KEY
 from ppexp.errors import UsageError
 from ppexp.utils.character import CharacterDict
@@ -123,12 +123,7 @@ def ppexp_preprocessor(model_dir):
     steps = list(read_infer_config(model_dir).get(PPEXP_PREPROCESS_KEY) or [])
     ops = create_operators(steps, {}, f"{os.path.join(model_dir, 'inference.yml')} {PPEXP_PREPROCESS_KEY}")
 
-    def preprocess(img):
-        data = {"image": img}
-        for op in ops:
-            data = op(data)
-        return data["image"]
-    return preprocess
+    return lambda img: transform({"image": img}, ops)["image"]
 
 
 def eval_config_for_exported(config, model_dir, input_shape=None):

@@ -18,17 +18,15 @@ import numpy as np
 
 from ppexp.data.imaug.options import number_option
 from ppexp.data.imaug.registry import TRANSFORMS
+from ppexp.data.imaug.two_line import grey_at_rows
 
 PROFILE_HEIGHT = 64  # rows of the normalised crop the angle is measured on
 
 
 def _edge_energy(img, rows):
-    """|d/dx| + |d/dy| of the grey image resized to ``rows`` rows: character strokes and the plate's and
-    characters' horizontal edges, whatever their polarity."""
-    grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    h, w = grey.shape[:2]
-    width = max(8, int(round(w * rows / float(max(h, 1)))))
-    grey = cv2.resize(grey, (width, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
+    """|d/dx| + |d/dy| of the grey image at ``rows`` rows (two_line.grey_at_rows): character strokes and the
+    plate's and characters' horizontal edges, whatever their polarity."""
+    grey = grey_at_rows(img, rows)
     energy = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
     # clipped at its 90th percentile: one long, hard edge (a shadow across the plate, a bumper line) must not
     # outweigh the many strokes of the text

@@ -27,14 +27,17 @@ from ppexp.errors import UsageError
 PROFILE_HEIGHT = 64  # rows of the normalised crop the profile is measured on
 
 
-def _abs_dx(img, rows):
-    """|d/dx| of the grey image resized to ``rows`` rows (width in proportion, at least 8 columns): text
-    strokes, whatever their polarity."""
+def grey_at_rows(img, rows):
+    """The grey image (float32) resized to ``rows`` rows, width in proportion (at least 8 columns)."""
     grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     h, w = grey.shape[:2]
     width = max(8, int(round(w * rows / float(max(h, 1)))))
-    grey = cv2.resize(grey, (width, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
+    return cv2.resize(grey, (width, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _abs_dx(img, rows):
+    """|d/dx| of the grey image at ``rows`` rows (grey_at_rows): text strokes, whatever their polarity."""
+    return np.abs(cv2.Sobel(grey_at_rows(img, rows), cv2.CV_32F, 1, 0, ksize=3))
 
 
 def row_profile(img):
